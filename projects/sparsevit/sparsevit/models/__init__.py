@@ -1,0 +1,3 @@
+from .backbones import SparseSwinTransformer
+
+__all__ = ['SparseSwinTransformer']

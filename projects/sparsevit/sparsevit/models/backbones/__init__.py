@@ -1,0 +1,3 @@
+from .sparse_swin import SparseSwinTransformer
+
+__all__ = ['SparseSwinTransformer']

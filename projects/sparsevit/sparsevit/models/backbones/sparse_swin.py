@@ -1,0 +1,89 @@
+"""The sparse Swin Transformer backbone (window activation pruning)."""
+from typing import Optional
+
+from mmdet.models.backbones.swin import SwinTransformer
+from mmengine.logging import MMLogger
+from mmengine.registry import MODELS
+from torch import Tensor
+
+from ...sparsity import BlockRatios, SparsityLike, StageSparsity, compact_sparsity, normalize_sparsity
+from ..pretrained import load_swin_pretrained
+from .sparse_stage import forward_stage
+
+
+# Registered in mmengine's root registry, so mmdet, mmseg and mmdet3d scopes all find it.
+@MODELS.register_module()
+class SparseSwinTransformer(SwinTransformer):
+    """Swin Transformer that prunes whole attention windows (SparseViT).
+
+    The module tree and parameter names are those of mmdet's
+    ``SwinTransformer``, so mmdet/mmseg Swin checkpoints load unchanged (and
+    ``convert_weights=True`` loads the original Swin release). With every
+    ratio at 0 the outputs equal mmdet's ``SwinTransformer``.
+
+    Args:
+        sparsity: one entry per stage, each a ratio for all blocks of the
+            stage or a list with one ratio per block, e.g.
+            ``[0.6, 0, [0.2, 0.2, 0.4, 0.4, 0.5, 0.5], 0]``; or a mapping of
+            gene names (``'stage2.pair1'``) to ratios. None means dense. It
+            can be changed later through the ``sparsity`` attribute or
+            :func:`sparsevit.set_sparsity`.
+        **kwargs: every argument of mmdet's ``SwinTransformer``.
+    """
+
+    def __init__(self, *args, sparsity: SparsityLike = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.in_channels = self.patch_embed.projection.in_channels
+        self.depths = tuple(len(stage.blocks) for stage in self.stages)
+        self.sparsity = sparsity
+
+    @property
+    def sparsity(self) -> list[StageSparsity]:
+        """The active configuration in its shortest plain-data form."""
+        return compact_sparsity(self._block_ratios)
+
+    @sparsity.setter
+    def sparsity(self, sparsity: SparsityLike) -> None:
+        self._block_ratios = normalize_sparsity(sparsity, self.depths)
+
+    @property
+    def block_ratios(self) -> BlockRatios:
+        """The active configuration as one ratio per block, per stage."""
+        return self._block_ratios
+
+    def train(self, mode: bool = True) -> 'SparseSwinTransformer':
+        """Set training mode, keeping frozen stages in eval mode; returns ``self``."""
+        super().train(mode)  # mmdet's version freezes stages but returns None
+        return self
+
+    def init_weights(self) -> None:
+        """Random init, or load ``init_cfg.checkpoint`` reporting keys that do not fit."""
+        if self.init_cfg is None:
+            super().init_weights()
+            return
+        checkpoint: Optional[str] = self.init_cfg.get('checkpoint')
+        if self.init_cfg.get('type') != 'Pretrained' or checkpoint is None:
+            raise ValueError(f'{type(self).__name__} supports only init_cfg=dict('
+                             f"type='Pretrained', checkpoint=...), got {self.init_cfg}")
+        load_swin_pretrained(self, checkpoint, convert_weights=self.convert_weights,
+                             logger=MMLogger.get_current_instance())
+
+    def forward(self, x: Tensor) -> list[Tensor]:
+        if x.dim() != 4 or x.shape[1] != self.in_channels:
+            raise ValueError(f'{type(self).__name__} expects images of shape (B, '
+                             f'{self.in_channels}, H, W), got {tuple(x.shape)}')
+        x, hw_shape = self.patch_embed(x)
+        if self.use_abs_pos_embed:
+            x = x + self.absolute_pos_embed
+        x = self.drop_after_pos(x)
+
+        outs = []
+        for i, (stage, ratios) in enumerate(zip(self.stages, self._block_ratios)):
+            out, out_hw_shape = forward_stage(stage.blocks, ratios, x, hw_shape), hw_shape
+            if stage.downsample is not None:
+                x, hw_shape = stage.downsample(out, hw_shape)
+            if i in self.out_indices:
+                out = getattr(self, f'norm{i}')(out)
+                out = out.view(-1, *out_hw_shape, self.num_features[i]).permute(0, 3, 1, 2)
+                outs.append(out.contiguous())
+        return outs

@@ -1,0 +1,122 @@
+"""Index tables of the regular and shifted window partitions of one feature map.
+
+Inside a stage the sparse backbone keeps its features in the *regular window
+layout*: a tensor of shape ``(B * nW, N, C)`` whose row ``b * nW + w`` holds the
+``N = window ** 2`` tokens of window ``w`` of image ``b`` of the zero-padded map.
+Regular (W-MSA) blocks work on that layout directly. Shifted (SW-MSA) blocks
+gather their windows from it with a precomputed token index that already
+contains the cyclic roll, so no roll or re-partition copies are ever made.
+"""
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+MASK_VALUE = -100.0  # additive attention mask between regions of a shifted window (as mmdet)
+
+
+@dataclass(frozen=True)
+class WindowGeometry:
+    """Partition tables of an ``height x width`` map padded to window multiples.
+
+    Attributes:
+        shifted_index: ``(nW, N)`` position, in the regular layout of one image
+            (``w * N + t``), of every token of every shifted window.
+        shift_mask: ``(nW, N, N)`` additive attention mask of the shifted windows.
+        shift_mask_windows: ``(nW,)`` True where a shifted window's mask is not all zero.
+        valid: ``(nW, N)`` True for real (not padding) tokens, regular layout;
+            None when the map needs no padding.
+        shifted_valid: the same for the shifted partition, or None.
+    """
+    height: int
+    width: int
+    window: int
+    shift: int
+    rows: int
+    cols: int
+    shifted_index: Tensor
+    shift_mask: Tensor
+    shift_mask_windows: Tensor
+    valid: Optional[Tensor]
+    shifted_valid: Optional[Tensor]
+
+    @property
+    def num_windows(self) -> int:
+        return self.rows * self.cols
+
+    @property
+    def padded(self) -> bool:
+        return self.valid is not None
+
+
+def _partition(spatial: Tensor, window: int) -> Tensor:
+    """``(Hp, Wp)`` map -> ``(nW, N)`` table in regular-partition order."""
+    rows, cols = spatial.shape[0] // window, spatial.shape[1] // window
+    return spatial.view(rows, window, cols, window).transpose(1, 2).reshape(
+        rows * cols, window * window)
+
+
+def _build(height: int, width: int, window: int, shift: int) -> WindowGeometry:
+    rows, cols = -(-height // window), -(-width // window)
+    hp, wp, n = rows * window, cols * window, window * window
+    py = torch.arange(hp).view(-1, 1)
+    px = torch.arange(wp).view(1, -1)
+    regular_pos = ((py // window) * cols + px // window) * n + (py % window) * window + px % window
+
+    # region labels of mmdet's shift mask, in the rolled frame
+    region_y = (py >= hp - window).long() + (py >= hp - shift).long()
+    region_x = (px >= wp - window).long() + (px >= wp - shift).long()
+    region = region_y * 3 + region_x
+    valid_map = (py < height) & (px < width)
+
+    def rolled(spatial: Tensor) -> Tensor:  # the cyclic shift of SW-MSA, as torch.roll
+        return torch.roll(spatial, shifts=(-shift, -shift), dims=(0, 1))
+
+    shifted_index = _partition(rolled(regular_pos), window)
+    labels = _partition(region, window)
+    different = labels.unsqueeze(2) != labels.unsqueeze(1)
+    shift_mask = different.float() * MASK_VALUE
+    padded = hp != height or wp != width
+    valid = _partition(valid_map, window) if padded else None
+    shifted_valid = _partition(rolled(valid_map), window) if padded else None
+    return WindowGeometry(height, width, window, shift, rows, cols, shifted_index, shift_mask,
+                          different.flatten(1).any(1), valid, shifted_valid)
+
+
+@lru_cache(maxsize=64)
+def window_geometry(height: int, width: int, window: int, shift: int,
+                    device: torch.device) -> WindowGeometry:
+    """Cached :class:`WindowGeometry` with its tables on ``device``."""
+    geo = _build(height, width, window, shift)
+    moved = {
+        name: getattr(geo, name).to(device)
+        for name in ('shifted_index', 'shift_mask', 'shift_mask_windows', 'valid',
+                     'shifted_valid') if getattr(geo, name) is not None
+    }
+    return WindowGeometry(**{**geo.__dict__, **moved})
+
+
+def to_windows(x: Tensor, geo: WindowGeometry) -> Tensor:
+    """``(B, H * W, C)`` tokens -> a new ``(B * nW, N, C)`` regular window layout."""
+    batch, _, channels = x.shape
+    ws = geo.window
+    x = x.view(batch, geo.height, geo.width, channels)
+    if geo.padded:
+        x = F.pad(x, (0, 0, 0, geo.cols * ws - geo.width, 0, geo.rows * ws - geo.height))
+    x = x.view(batch, geo.rows, ws, geo.cols, ws, channels).transpose(2, 3)
+    windows = x.new_empty(x.shape)
+    windows.copy_(x)  # always a fresh tensor: blocks update it in place
+    return windows.view(batch * geo.num_windows, ws * ws, channels)
+
+
+def from_windows(windows: Tensor, batch: int, geo: WindowGeometry) -> Tensor:
+    """Regular window layout -> ``(B, H * W, C)`` tokens without the padding."""
+    ws, channels = geo.window, windows.shape[-1]
+    x = windows.view(batch, geo.rows, geo.cols, ws, ws, channels).transpose(2, 3)
+    x = x.reshape(batch, geo.rows * ws, geo.cols * ws, channels)
+    if geo.padded:
+        x = x[:, :geo.height, :geo.width]
+    return x.reshape(batch, geo.height * geo.width, channels)

@@ -1,0 +1,44 @@
+"""Let ``torch.load`` (weights-only, the default since torch 2.6) read mmengine checkpoints.
+
+mmengine 0.10.7 calls ``torch.load`` without ``weights_only``, and the
+checkpoints it saves hold more than tensors: numpy arrays and scalars, and the
+message hub's ``HistoryBuffer`` objects, whose state names its statistics
+methods as ``getattr(HistoryBuffer, 'mean')``. Instead of turning the safe
+loader off, this allows exactly those objects; ``getattr`` in a pickle is
+served by a stand-in that returns HistoryBuffer statistics methods and refuses
+anything else. Every other object still fails loudly.
+"""
+import pickle
+
+import numpy as np
+import torch
+from mmengine.logging import HistoryBuffer
+
+_BUILTIN_STATISTICS = ('min', 'max', 'current', 'mean')
+
+
+def history_buffer_method(owner: object, name: str):
+    """``getattr`` for unpickling: only the statistics methods of ``HistoryBuffer``."""
+    if owner is HistoryBuffer and (name in _BUILTIN_STATISTICS
+                                   or name in HistoryBuffer._statistics_methods):
+        return getattr(HistoryBuffer, name)
+    raise pickle.UnpicklingError(
+        f'refusing getattr({owner!r}, {name!r}) in a checkpoint: only the statistics methods '
+        f'of mmengine HistoryBuffer may be looked up while loading')
+
+
+def _numpy_globals() -> list:
+    multiarray = np.core.multiarray
+    dtype_classes = dict.fromkeys(type(np.dtype(t)) for t in np.sctypeDict.values())
+    return [
+        np.ndarray, np.dtype, *dtype_classes, multiarray._reconstruct, multiarray.scalar,
+        # the same functions as pickled by numpy >= 2
+        (multiarray._reconstruct, 'numpy._core.multiarray._reconstruct'),
+        (multiarray.scalar, 'numpy._core.multiarray.scalar'),
+    ]
+
+
+def allow_mmengine_checkpoints() -> None:
+    """Allow the objects mmengine stores in checkpoints for weights-only loading."""
+    torch.serialization.add_safe_globals(
+        [HistoryBuffer, (history_buffer_method, 'builtins.getattr'), *_numpy_globals()])

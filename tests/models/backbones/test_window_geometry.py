@@ -1,0 +1,56 @@
+import pytest
+import torch
+
+from sparsevit.models.backbones.window_geometry import (MASK_VALUE, from_windows, to_windows,
+                                                        window_geometry)
+
+from .reference import partition
+
+
+def mmdet_style_shift_mask(hp: int, wp: int, window: int, shift: int) -> torch.Tensor:
+    """The SW-MSA mask as mmdet builds it: region labels from three slices per axis."""
+    img_mask = torch.zeros((1, hp, wp))
+    slices = (slice(0, -window), slice(-window, -shift), slice(-shift, None))
+    label = 0
+    for hs in slices:
+        for ws in slices:
+            img_mask[:, hs, ws] = label
+            label += 1
+    labels = partition(img_mask, window)[0]
+    mask = labels.unsqueeze(1) - labels.unsqueeze(2)
+    return mask.masked_fill(mask != 0, MASK_VALUE).masked_fill(mask == 0, 0.0)
+
+
+@pytest.mark.parametrize('height, width', [(14, 14), (9, 23), (7, 7), (3, 5)])
+def test_shifted_index_is_roll_then_partition(height, width):
+    window, shift = 7, 3
+    geo = window_geometry(height, width, window, shift, torch.device('cpu'))
+    hp, wp = geo.rows * window, geo.cols * window
+    ids = torch.arange(hp * wp).view(1, hp, wp)
+    regular = partition(ids, window)[0].reshape(-1)  # id at each regular-layout position
+    shifted = partition(torch.roll(ids, (-shift, -shift), (1, 2)), window)[0]
+    assert torch.equal(regular[geo.shifted_index], shifted)
+    assert torch.equal(geo.shift_mask, mmdet_style_shift_mask(hp, wp, window, shift))
+    assert torch.equal(geo.shift_mask_windows, geo.shift_mask.flatten(1).ne(0).any(1))
+
+
+@pytest.mark.parametrize('height, width', [(14, 21), (9, 23)])
+def test_window_layout_round_trip_and_padding(height, width):
+    geo = window_geometry(height, width, 7, 3, torch.device('cpu'))
+    x = torch.randn(2, height * width, 5)
+    windows = to_windows(x, geo)
+    assert windows.shape == (2 * geo.num_windows, 49, 5)
+    assert windows.data_ptr() != x.data_ptr()
+    assert torch.equal(from_windows(windows, 2, geo), x)
+    if geo.padded:
+        valid = geo.valid.repeat(2, 1)
+        assert torch.all(windows[~valid] == 0)
+        assert int(valid.sum()) == 2 * height * width
+    else:
+        assert geo.valid is None and geo.shifted_valid is None
+
+
+def test_geometry_is_cached_per_shape():
+    cpu = torch.device('cpu')
+    assert window_geometry(14, 14, 7, 3, cpu) is window_geometry(14, 14, 7, 3, cpu)
+    assert window_geometry(14, 14, 7, 3, cpu) is not window_geometry(14, 21, 7, 3, cpu)
