@@ -28,11 +28,17 @@ def test_times_configurations_against_mmdet_dense(tool, tmp_path, capsys):
     names = [row['name'] for row in saved['results']]
     assert names == ['mmdet dense', 'dense', 'searched-0.6', 'mine']
     rows = {row['name']: row for row in saved['results']}
-    assert rows['dense']['ideal_ratio'] == 1.0
+    assert rows['dense']['ideal_ratio'] == rows['dense']['ratio_to_own_dense'] == 1.0
     assert rows['searched-0.6']['ideal_ratio'] < rows['mine']['ideal_ratio'] < 1.0
     assert rows['searched-0.6']['sparsity'] == [0.6, 0.0, [0.2, 0.2, 0.4, 0.4, 0.5, 0.5], 0.0]
     assert all(row['latency']['mean_ms'] > 0 and row['latency']['runs'] == 3
                for row in saved['results'])
+
+
+def test_own_dense_path_is_always_timed(tool):
+    result = tool.main(['--size', '32', '32', '--warmup', '0', '--runs', '1',
+                        '--sparsity', 'uniform-0.5'])
+    assert [row['name'] for row in result['results']] == ['mmdet dense', 'dense', 'uniform-0.5']
 
 
 def test_config_source_and_bad_input(tool, tmp_path):

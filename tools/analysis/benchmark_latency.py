@@ -11,6 +11,7 @@ Example (the CPU protocol of benchmarks/latency.md)::
 """
 import argparse
 import json
+import os
 import platform
 import sys
 
@@ -74,6 +75,18 @@ def resolve_sparsity(spec: str, num_stages: int):
                      f'{", ".join(REFERENCE_CONFIGS)} or NAME=JSON')
 
 
+def cpu_name() -> str:
+    """The processor model as Linux reports it, else the machine type."""
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    return f'{line.split(":", 1)[1].strip()}, {os.cpu_count()} cores'
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def backbone_kwargs(args: argparse.Namespace) -> dict:
     if args.config is None:
         return dict(SWIN_ARCHS[args.arch])
@@ -104,7 +117,9 @@ def main(argv=None) -> dict:
     device, dtype = torch.device(args.device), DTYPES[args.dtype]
     kwargs = backbone_kwargs(args)
     dense, sparse = build_pair(kwargs, device, dtype)
-    configs = dict(resolve_sparsity(s, len(sparse.depths)) for s in args.sparsity or DEFAULT_CONFIGS)
+    specs = args.sparsity or DEFAULT_CONFIGS
+    specs = specs if 'dense' in specs else ['dense', *specs]  # our own dense path, always
+    configs = dict(resolve_sparsity(s, len(sparse.depths)) for s in specs)
     for name, config in configs.items():
         sparse.sparsity = config  # validates now, before any timing
     image = torch.randn(args.batch, 3, *args.size, device=device, dtype=dtype)
@@ -117,8 +132,7 @@ def main(argv=None) -> dict:
 
     calls = {'mmdet dense': lambda: dense(image)}
     calls.update({name: run_sparse(config) for name, config in configs.items()})
-    device_name = (torch.cuda.get_device_name(device) if device.type == 'cuda' else
-                   platform.processor() or platform.machine())
+    device_name = torch.cuda.get_device_name(device) if device.type == 'cuda' else cpu_name()
     protocol = dict(device=f'{device.type} ({device_name})', dtype=args.dtype, batch=args.batch,
                     resolution=list(args.size), threads=torch.get_num_threads(),
                     warmup=args.warmup, runs=args.runs, torch=torch.__version__,
@@ -126,25 +140,31 @@ def main(argv=None) -> dict:
     print('protocol: ' + ', '.join(f'{k}={v}' for k, v in protocol.items()), flush=True)
 
     def progress(done, total):
-        print(f'\rround {done}/{total}', end='\n' if done == total else '', file=sys.stderr,
-              flush=True)
+        if sys.stderr.isatty():
+            print(f'\rround {done}/{total}', end='\n' if done == total else '', file=sys.stderr)
+        elif done % 5 == 0 or done == total:
+            print(f'round {done}/{total}', file=sys.stderr, flush=True)
 
     timings = measure_interleaved(calls, device, args.warmup, args.runs, progress)
     base = timings['mmdet dense'].mean_ms
     sparse.sparsity = None
     dense_flops = backbone_flops(sparse, args.size)
+    own_dense = timings['dense'].mean_ms
     rows = [dict(name='mmdet dense', sparsity=None, latency=timings['mmdet dense'].to_dict(),
-                 ratio=1.0, ideal_ratio=1.0)]
+                 ratio=1.0, ratio_to_own_dense=base / own_dense, ideal_ratio=1.0)]
     for name, config in configs.items():
         sparse.sparsity = config
         rows.append(dict(name=name, sparsity=sparse.sparsity, latency=timings[name].to_dict(),
                          ratio=timings[name].mean_ms / base,
+                         ratio_to_own_dense=timings[name].mean_ms / own_dense,
                          ideal_ratio=backbone_flops(sparse, args.size) / dense_flops))
 
-    print(f'\n{"configuration":<16} {"latency ms":>11} {"ratio":>7} {"ideal":>7}  sparsity')
+    print(f'\n{"configuration":<16} {"latency ms":>11} {"vs mmdet":>9} {"vs dense":>9} '
+          f'{"ideal":>7}  sparsity')
     for row in rows:
-        print(f'{row["name"]:<16} {row["latency"]["mean_ms"]:>11.2f} {row["ratio"]:>7.3f} '
-              f'{row["ideal_ratio"]:>7.3f}  {json.dumps(row["sparsity"])}')
+        print(f'{row["name"]:<16} {row["latency"]["mean_ms"]:>11.2f} {row["ratio"]:>9.3f} '
+              f'{row["ratio_to_own_dense"]:>9.3f} {row["ideal_ratio"]:>7.3f}  '
+              f'{json.dumps(row["sparsity"])}')
     result = dict(protocol=protocol, results=rows)
     if args.out:
         dump_json(result, args.out)

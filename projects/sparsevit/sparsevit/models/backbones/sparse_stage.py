@@ -59,42 +59,66 @@ class WindowSelector:
         return torch.sort(scores, dim=1, descending=True, stable=True).indices
 
 
+# CPU inference runs a block on this many tokens at a time, so that the activations of a
+# chunk of windows stay in cache (it halves the FFN time of the early stages on a 2-core
+# CPU). Other devices take all windows of a block at once.
+CPU_CHUNK_TOKENS = 2048
+
+
 def _block(block: SwinBlock, x: Tensor, attn_mask: Tensor, valid: Optional[Tensor]) -> Tensor:
     if block.with_cp and x.requires_grad:
         return cp.checkpoint(window_block_forward, block, x, attn_mask, valid, use_reentrant=False)
     return window_block_forward(block, x, attn_mask, valid)
 
 
-def _regular_block(block: SwinBlock, windows: Tensor, geo: WindowGeometry, batch: int,
-                   kept: Optional[Tensor]) -> Tensor:
+def _attn_mask(bias: Tensor, geo: WindowGeometry, shifted: bool, ids: Tensor) -> Tensor:
+    """Additive mask of windows ``ids``: bias, plus the shift mask for shifted windows."""
+    if not shifted:
+        return bias
+    return geo.shift_mask[ids.reshape(-1)].unsqueeze(1) + bias
+
+
+def _valid(geo: WindowGeometry, shifted: bool, ids: Tensor) -> Optional[Tensor]:
+    if not geo.padded:
+        return None
+    return (geo.shifted_valid if shifted else geo.valid)[ids]
+
+
+def apply_block(block: SwinBlock, windows: Tensor, geo: WindowGeometry, batch: int,
+                kept: Optional[Tensor]) -> Tensor:
+    """Run ``block`` on the windows ``kept`` (``(B, k)``, None for all) of its partition.
+
+    ``windows`` is the stage's regular window layout; the block's results are
+    written into it in place and pruned windows are left untouched.
+    """
+    shifted = block.attn.shift_size > 0
     num_windows, tokens, channels = geo.num_windows, *windows.shape[1:]
     bias = relative_position_bias(block.attn.w_msa)
-    if kept is None:
-        x = windows.view(batch, num_windows, tokens, channels)
+    if not shifted and kept is None and (torch.is_grad_enabled() or block.training):
+        x = windows.view(batch, num_windows, tokens, channels)  # no gather needed
         return _block(block, x, bias, geo.valid).view_as(windows)
-    rows = (kept + torch.arange(batch, device=kept.device).unsqueeze(1) * num_windows).view(-1)
-    x = windows.index_select(0, rows).view(batch, -1, tokens, channels)
-    valid = geo.valid[kept] if geo.padded else None
-    out = _block(block, x, bias, valid)
-    return windows.index_copy_(0, rows, out.view(-1, tokens, channels))
 
+    ids = torch.arange(num_windows, device=windows.device).expand(batch, -1) if kept is None \
+        else kept
+    table = geo.shifted_index if shifted else geo.regular_index
+    offsets = torch.arange(batch, device=windows.device).view(-1, 1, 1) * (num_windows * tokens)
+    token_index = (table[ids] + offsets).view(-1)
+    flat = windows.view(-1, channels)
+    if torch.is_grad_enabled() or block.training:
+        x = flat.index_select(0, token_index).view(batch, -1, tokens, channels)
+        out = _block(block, x, _attn_mask(bias, geo, shifted, ids), _valid(geo, shifted, ids))
+        flat.index_copy_(0, token_index, out.view(-1, channels))
+        return windows
 
-def _shifted_block(block: SwinBlock, windows: Tensor, geo: WindowGeometry, batch: int,
-                   kept: Optional[Tensor]) -> Tensor:
-    num_windows, tokens, channels = geo.num_windows, *windows.shape[1:]
-    bias = relative_position_bias(block.attn.w_msa)
-    if kept is None:
-        index, shift_mask, valid = geo.shifted_index, geo.shift_mask, geo.shifted_valid
-    else:
-        index, shift_mask = geo.shifted_index[kept], geo.shift_mask[kept]
-        valid = geo.shifted_valid[kept] if geo.padded else None
-    offsets = torch.arange(batch, device=index.device).view(-1, 1, 1) * (num_windows * tokens)
-    flat = (index + offsets).view(-1)
-    tokens_2d = windows.view(-1, channels)
-    x = tokens_2d.index_select(0, flat).view(batch, -1, tokens, channels)
-    attn_mask = (shift_mask.unsqueeze(-3) + bias).expand(batch, x.shape[1], *bias.shape)
-    out = _block(block, x, attn_mask.reshape(-1, *bias.shape), valid)
-    tokens_2d.index_copy_(0, flat, out.view(-1, channels))
+    ids = ids.reshape(-1)
+    step = max(1, CPU_CHUNK_TOKENS // tokens) if windows.device.type == 'cpu' else ids.numel()
+    for start in range(0, ids.numel(), step):
+        chunk = ids[start:start + step]
+        index = token_index[start * tokens:(start + chunk.numel()) * tokens]
+        x = flat.index_select(0, index).view(1, -1, tokens, channels)
+        out = window_block_forward(block, x, _attn_mask(bias, geo, shifted, chunk),
+                                   _valid(geo, shifted, chunk))
+        flat.index_copy_(0, index, out.view(-1, channels))
     return windows
 
 
@@ -108,10 +132,8 @@ def forward_stage(blocks: Sequence[SwinBlock], ratios: Sequence[float], x: Tenso
     windows = to_windows(x, geo)
     selector = WindowSelector(geo, batch)
     for block, ratio in zip(blocks, ratios):
-        shifted = block.attn.shift_size > 0
-        kept = selector.kept(windows, shifted, ratio)
+        kept = selector.kept(windows, block.attn.shift_size > 0, ratio)
         if kept is not None and kept.shape[1] == 0:
             continue  # every window pruned: the block is the identity
-        run = _shifted_block if shifted else _regular_block
-        windows = run(block, windows, geo, batch, kept)
+        windows = apply_block(block, windows, geo, batch, kept)
     return from_windows(windows, batch, geo)

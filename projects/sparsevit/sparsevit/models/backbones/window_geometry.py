@@ -23,6 +23,8 @@ class WindowGeometry:
     """Partition tables of an ``height x width`` map padded to window multiples.
 
     Attributes:
+        regular_index: ``(nW, N)`` position of every token of every regular window
+            in the regular layout of one image, i.e. ``w * N + t``.
         shifted_index: ``(nW, N)`` position, in the regular layout of one image
             (``w * N + t``), of every token of every shifted window.
         shift_mask: ``(nW, N, N)`` additive attention mask of the shifted windows.
@@ -37,6 +39,7 @@ class WindowGeometry:
     shift: int
     rows: int
     cols: int
+    regular_index: Tensor
     shifted_index: Tensor
     shift_mask: Tensor
     shift_mask_windows: Tensor
@@ -75,6 +78,7 @@ def _build(height: int, width: int, window: int, shift: int) -> WindowGeometry:
     def rolled(spatial: Tensor) -> Tensor:  # the cyclic shift of SW-MSA, as torch.roll
         return torch.roll(spatial, shifts=(-shift, -shift), dims=(0, 1))
 
+    regular_index = torch.arange(rows * cols * n).view(rows * cols, n)
     shifted_index = _partition(rolled(regular_pos), window)
     labels = _partition(region, window)
     different = labels.unsqueeze(2) != labels.unsqueeze(1)
@@ -82,7 +86,8 @@ def _build(height: int, width: int, window: int, shift: int) -> WindowGeometry:
     padded = hp != height or wp != width
     valid = _partition(valid_map, window) if padded else None
     shifted_valid = _partition(rolled(valid_map), window) if padded else None
-    return WindowGeometry(height, width, window, shift, rows, cols, shifted_index, shift_mask,
+    return WindowGeometry(height, width, window, shift, rows, cols, regular_index, shifted_index,
+                          shift_mask,
                           different.flatten(1).any(1), valid, shifted_valid)
 
 
@@ -93,7 +98,7 @@ def window_geometry(height: int, width: int, window: int, shift: int,
     geo = _build(height, width, window, shift)
     moved = {
         name: getattr(geo, name).to(device)
-        for name in ('shifted_index', 'shift_mask', 'shift_mask_windows', 'valid',
+        for name in ('regular_index', 'shifted_index', 'shift_mask', 'shift_mask_windows', 'valid',
                      'shifted_valid') if getattr(geo, name) is not None
     }
     return WindowGeometry(**{**geo.__dict__, **moved})
