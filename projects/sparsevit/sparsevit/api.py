@@ -42,11 +42,11 @@ def set_sparsity(model: nn.Module, sparsity: SparsityLike) -> None:
         backbone.sparsity = ratios
 
 
-def get_search_space(model: nn.Module,
-                     choices: Sequence[float] = DEFAULT_CHOICES) -> SearchSpace:
+def get_search_space(model: nn.Module, choices: Sequence[float] = DEFAULT_CHOICES,
+                     grouping: str = 'pair') -> SearchSpace:
     """Search genes of the model's sparse backbones, each taking ``choices``."""
     depths = {b.depths for b in sparse_backbones(model)}
     if len(depths) != 1:
         raise ValueError(f'the sparse backbones of {type(model).__name__} have different '
                          f'depths {sorted(depths)}; they cannot share one search space')
-    return SearchSpace(depths.pop(), choices)
+    return SearchSpace(depths.pop(), choices, grouping)

@@ -24,16 +24,19 @@ class SearchSpace:
 
     A point of the space is a tuple with one value per gene, in gene order;
     inside a stage the values are non-decreasing (nested window selection).
+    ``grouping`` is ``'pair'`` (the paper's space), ``'block'`` or ``'stage'``.
     """
 
-    def __init__(self, depths: Sequence[int], choices: Sequence[float] = DEFAULT_CHOICES):
+    def __init__(self, depths: Sequence[int], choices: Sequence[float] = DEFAULT_CHOICES,
+                 grouping: str = 'pair'):
         self.depths = tuple(int(d) for d in depths)
+        self.grouping = grouping
         self.choices = tuple(sorted(check_ratio(c, 'a choice') for c in choices))
         if not self.choices or len(set(self.choices)) != len(self.choices):
             raise SparsityError(f'choices must be distinct ratios, got {list(choices)}')
         self.genes = tuple(
             Gene(name, stage, blocks)
-            for name, (stage, blocks) in gene_blocks(self.depths).items())
+            for name, (stage, blocks) in gene_blocks(self.depths, grouping).items())
 
     def __repr__(self) -> str:
         return (f'SearchSpace(depths={self.depths}, genes={[g.name for g in self.genes]}, '
@@ -62,7 +65,7 @@ class SearchSpace:
     def from_sparsity(self, sparsity: SparsityLike) -> tuple[float, ...]:
         """The point of a configuration; its ratios must be among the choices."""
         per_block: BlockRatios = normalize_sparsity(sparsity, self.depths)
-        genes = sparsity_to_genes(per_block, self.depths)
+        genes = sparsity_to_genes(per_block, self.depths, self.grouping)
         for name, value in genes.items():
             if not any(abs(value - c) < 1e-9 for c in self.choices):
                 raise SparsityError(f'gene {name} has ratio {value}, which is not among '

@@ -4,11 +4,12 @@ A configuration is plain data with one entry per stage, each either a number
 (the window-pruning ratio of every block of that stage) or a list with one
 ratio per block, e.g. ``[0.6, 0, [0.2, 0.2, 0.4, 0.4, 0.5, 0.5], 0]``.
 
-The search groups consecutive block pairs into *genes* (METHOD.md section 3):
-Swin-T (depths 2, 2, 6, 2) has the six genes ``stage0.pair0``, ``stage1.pair0``,
-``stage2.pair0`` .. ``stage2.pair2`` and ``stage3.pair0``. A configuration can
-also be given as a mapping from gene names to ratios; genes it does not name
-are dense (0).
+The search groups blocks into *genes* (METHOD.md section 3), by default one per
+consecutive block pair: Swin-T (depths 2, 2, 6, 2) has the six genes
+``stage0.pair0``, ``stage1.pair0``, ``stage2.pair0`` .. ``stage2.pair2`` and
+``stage3.pair0``. Other groupings: one gene per block (``stage2.block3``) or
+per stage (``stage2``). A configuration can also be given as a mapping from
+gene names of any grouping to ratios; genes it does not name are dense (0).
 
 Nothing here depends on OpenMMLab or torch.
 """
@@ -20,25 +21,32 @@ StageSparsity = Union[float, Sequence[float]]
 SparsityLike = Union[Sequence[StageSparsity], Mapping[str, float], None]
 BlockRatios = tuple[tuple[float, ...], ...]
 
-BLOCKS_PER_GENE = 2
+GROUPINGS = ('pair', 'block', 'stage')
 
 
 class SparsityError(ValueError):
     """An invalid sparsity configuration; the message names stage, block and value."""
 
 
-def gene_name(stage: int, pair: int) -> str:
-    """Name of the gene that covers blocks ``2 * pair`` and ``2 * pair + 1`` of ``stage``."""
-    return f'stage{stage}.pair{pair}'
+def gene_blocks(depths: Sequence[int],
+                grouping: str = 'pair') -> dict[str, tuple[int, tuple[int, ...]]]:
+    """Map every gene name to ``(stage, block indices)`` in search order.
 
-
-def gene_blocks(depths: Sequence[int]) -> dict[str, tuple[int, tuple[int, ...]]]:
-    """Map every gene name to ``(stage, block indices)`` in search order."""
+    Args:
+        grouping: ``'pair'`` (consecutive block pairs, the paper's space),
+            ``'block'`` (every block) or ``'stage'`` (one ratio per stage).
+    """
+    if grouping not in GROUPINGS:
+        raise SparsityError(f'unknown gene grouping {grouping!r}; choose one of {GROUPINGS}')
     genes = {}
     for stage, depth in enumerate(depths):
-        for pair, start in enumerate(range(0, depth, BLOCKS_PER_GENE)):
-            blocks = tuple(range(start, min(start + BLOCKS_PER_GENE, depth)))
-            genes[gene_name(stage, pair)] = (stage, blocks)
+        if grouping == 'stage':
+            genes[f'stage{stage}'] = (stage, tuple(range(depth)))
+            continue
+        size = 2 if grouping == 'pair' else 1
+        for index, start in enumerate(range(0, depth, size)):
+            blocks = tuple(range(start, min(start + size, depth)))
+            genes[f'stage{stage}.{grouping}{index}'] = (stage, blocks)
     return genes
 
 
@@ -54,12 +62,15 @@ def check_ratio(value, where: str) -> float:
 
 
 def _from_genes(genes: Mapping[str, float], depths: Sequence[int]) -> list[list[float]]:
-    layout = gene_blocks(depths)
+    layout = {}
+    for grouping in GROUPINGS:
+        layout.update(gene_blocks(depths, grouping))
     per_block = [[0.0] * depth for depth in depths]
     for name, value in genes.items():
         if name not in layout:
             raise SparsityError(f'unknown gene {name!r}; the genes of this backbone '
-                                f'(depths={tuple(depths)}) are {list(layout)}')
+                                f'(depths={tuple(depths)}) are {list(gene_blocks(depths))} '
+                                f'(or per block: stage0.block0, ...; per stage: stage0, ...)')
         stage, blocks = layout[name]
         ratio = check_ratio(value, f'gene {name}')
         for block in blocks:
@@ -116,14 +127,15 @@ def compact_sparsity(per_block: BlockRatios) -> list[StageSparsity]:
     return [ratios[0] if len(set(ratios)) == 1 else list(ratios) for ratios in per_block]
 
 
-def sparsity_to_genes(per_block: BlockRatios, depths: Sequence[int]) -> dict[str, float]:
+def sparsity_to_genes(per_block: BlockRatios, depths: Sequence[int],
+                      grouping: str = 'pair') -> dict[str, float]:
     """Gene values of a per-block configuration.
 
     Raises:
         SparsityError: if two blocks of one gene have different ratios.
     """
     genes = {}
-    for name, (stage, blocks) in gene_blocks(depths).items():
+    for name, (stage, blocks) in gene_blocks(depths, grouping).items():
         values = {per_block[stage][block] for block in blocks}
         if len(values) != 1:
             raise SparsityError(f'blocks {list(blocks)} of stage {stage} form gene {name} '

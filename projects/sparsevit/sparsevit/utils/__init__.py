@@ -1,3 +1,8 @@
-from .io import atomic_write_text, dump_json
+from .config import load_config
+from .dist import setup_cpu_distributed
+from .io import AtomicLocalBackend, atomic_open, atomic_torch_save, atomic_write_text, dump_json
 
-__all__ = ['atomic_write_text', 'dump_json']
+__all__ = [
+    'AtomicLocalBackend', 'atomic_open', 'atomic_torch_save', 'atomic_write_text', 'dump_json',
+    'load_config', 'setup_cpu_distributed'
+]

@@ -1,0 +1,112 @@
+"""Mask R-CNN with the sparse Swin-T, end to end on generated COCO data (CPU).
+
+SAA training through tools/train.py (configurations sampled and applied per
+iteration), checkpoint, resume, test with a searched configuration through
+tools/test.py with the real CocoMetric, a two-process gloo run, and mim.
+"""
+import importlib.util
+import json
+import random
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch.multiprocessing as mp
+
+from sparsevit import SearchSpace
+from sparsevit.datasets import generate_coco
+from sparsevit.presets import REFERENCE_CONFIGS
+
+from .helpers import REPO, distributed_worker, mask_rcnn_demo_config
+
+SAA = 'mask-rcnn_sparse-swin-t-p4-w7_fpn_saa-1x_coco.py'
+SEARCHED = REFERENCE_CONFIGS['searched-0.6']
+pytestmark = pytest.mark.slow
+
+
+def tool(name):
+    spec = importlib.util.spec_from_file_location(name, REPO / 'tools' / f'{name}.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def expected_samples(seed, iterations):
+    space = SearchSpace((2, 2, 6, 2))
+    return [space.to_sparsity(space.sample(random.Random(seed * 1_000_003 + i)))
+            for i in iterations]
+
+
+@pytest.fixture(scope='module')
+def coco(tmp_path_factory):
+    root = tmp_path_factory.mktemp('coco')
+    generate_coco(root, num_train=8, num_val=4, image_size=(160, 160), seed=0)
+    return root
+
+
+def saa_config(tmp_path, coco, record, max_iters=4):
+    hooks = (f"custom_hooks = [dict(type='DataFilesCheckHook'), "
+             f"dict(type='SparsityAdaptationHook', seed=3), "
+             f"dict(type='SparsityRecorderHook', out_file={str(record)!r})]\n")
+    return mask_rcnn_demo_config(tmp_path / f'saa_{max_iters}.py', SAA, coco, max_iters, hooks)
+
+
+def test_saa_train_resume_and_test_with_a_searched_configuration(tmp_path, coco):
+    work_dir = tmp_path / 'work'
+    record = tmp_path / 'record'
+    tool('train').main([str(saa_config(tmp_path, coco, record)), '--work-dir', str(work_dir)])
+    first = json.loads((tmp_path / 'record.rank0').read_text())['train']
+    assert [it for it, _ in first] == [0, 1, 2, 3]
+    configs = [config for _, config in first]
+    assert configs == expected_samples(3, range(4))  # sampled by the hook's seeded sequence
+    assert len({json.dumps(c) for c in configs}) > 1  # and they change between iterations
+    assert (work_dir / 'iter_4.pth').is_file()
+
+    # resume from the last checkpoint and continue the same sequence of configurations
+    tool('train').main([str(saa_config(tmp_path, coco, record, max_iters=6)),
+                        '--work-dir', str(work_dir), '--resume'])
+    resumed = json.loads((tmp_path / 'record.rank0').read_text())['train']
+    assert [it for it, _ in resumed] == [4, 5]
+    assert [c for _, c in resumed] == expected_samples(3, [4, 5])
+
+    # test the SAA checkpoint at a searched configuration: real COCO bbox and segm metrics
+    metrics = tool('test').main([str(saa_config(tmp_path, coco, record)),
+                                 str(work_dir / 'iter_6.pth'), '--work-dir', str(work_dir),
+                                 '--sparsity', json.dumps(SEARCHED)])
+    for key in ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/segm_mAP', 'coco/segm_mAP_50'):
+        assert 0.0 <= metrics[key] <= 1.0
+    tested = json.loads((tmp_path / 'record.rank0').read_text())['test']
+    assert tested == [SEARCHED] * 2  # 4 val images, batch 2
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def test_two_processes_train_the_same_configuration_each_iteration(tmp_path, coco):
+    config = mask_rcnn_demo_config(tmp_path / 'ddp.py', SAA, coco, max_iters=3)
+    record = tmp_path / 'ddp'
+    mp.spawn(distributed_worker, args=(2, str(config), str(tmp_path / 'work'), free_port(),
+                                       str(record)), nprocs=2, join=True)
+    rank0 = json.loads((tmp_path / 'ddp.rank0').read_text())['train']
+    rank1 = json.loads((tmp_path / 'ddp.rank1').read_text())['train']
+    assert [it for it, _ in rank0] == [0, 1, 2]
+    assert rank0 == rank1  # rank 1's own sampler was seeded differently: the broadcast won
+    assert [c for _, c in rank0] == expected_samples(1, range(3))
+
+
+def test_mim_train_and_test(tmp_path, coco):
+    config = mask_rcnn_demo_config(tmp_path / 'mim.py', SAA, coco, max_iters=2)
+    mim = [str(Path(sys.executable).parent / 'mim')]  # the console script of the venv
+    work_dir = tmp_path / 'mim_work'
+    trained = subprocess.run([*mim, 'train', 'mmdet', str(config), '--work-dir', str(work_dir)],
+                             check=True, cwd=tmp_path, capture_output=True, text=True)
+    assert 'training sparsity' in trained.stdout + trained.stderr  # the plugin's SAA hook ran
+    result = subprocess.run(
+        [*mim, 'test', 'mmdet', str(config), '--checkpoint', str(work_dir / 'iter_2.pth'),
+         '--work-dir', str(work_dir)], check=True, cwd=tmp_path, capture_output=True, text=True)
+    assert 'coco/segm_mAP' in result.stdout + result.stderr
