@@ -7,6 +7,7 @@ tools/test.py with the real CocoMetric, a two-process gloo run, and mim.
 import importlib.util
 import json
 import random
+import shutil
 import socket
 import subprocess
 import sys
@@ -110,3 +111,15 @@ def test_mim_train_and_test(tmp_path, coco):
         [*mim, 'test', 'mmdet', str(config), '--checkpoint', str(work_dir / 'iter_2.pth'),
          '--work-dir', str(work_dir)], check=True, cwd=tmp_path, capture_output=True, text=True)
     assert 'coco/segm_mAP' in result.stdout + result.stderr
+
+
+def test_missing_images_stop_training_before_it_starts(tmp_path, coco):
+    broken = tmp_path / 'coco'
+    shutil.copytree(coco, broken)
+    victim = sorted((broken / 'train2017').iterdir())[1]
+    victim.unlink()
+    config = mask_rcnn_demo_config(tmp_path / 'broken.py', SAA, broken, max_iters=2)
+    with pytest.raises(FileNotFoundError, match=rf'1 files listed by .*instances_train2017.json '
+                       rf'are missing: .*{victim.name}'):
+        tool('train').main([str(config), '--work-dir', str(tmp_path / 'work')])
+    assert not list((tmp_path / 'work').glob('*.pth'))

@@ -289,3 +289,15 @@ def test_ddp_wrapped_checkpoints_convert_like_bare_ones(timm_state):
         {'state_dict': {'module.' + k: v for k, v in timm_state.items()}, 'epoch': 300})
     assert list(wrapped) == list(bare)
     assert all(torch.equal(wrapped[k], v) for k, v in bare.items())
+
+
+@pytest.mark.parametrize('layout', ['timm', 'original'])
+def test_convert_weights_in_init_cfg_loads_either_layout(tmp_path, timm_swin, timm_state, images,
+                                                         reference, layout):
+    state = timm_state if layout == 'timm' else timm_to_original(timm_state, timm_swin)
+    torch.save({'model': state}, tmp_path / f'{layout}.pth')
+    backbone = SparseSwinTransformer(
+        embed_dims=96, depths=(2, 2, 6, 2), num_heads=(3, 6, 12, 24), window_size=7,
+        convert_weights=True, init_cfg=dict(type='Pretrained', checkpoint=str(tmp_path / f'{layout}.pth')))
+    backbone.init_weights()
+    assert_same_stage_outputs(our_stage_outputs(backbone.eval(), images), reference)

@@ -35,3 +35,12 @@ def test_mmseg_upernet_with_the_sparse_backbone(tmp_path):
     with torch.no_grad():
         feats = segmentor.extract_feat(torch.randn(1, 3, 96, 128))
     assert [f.shape[1] for f in feats] == [96, 192, 384, 768]
+
+
+def test_invalid_sparsity_in_a_config_stops_the_build(tiny_swin_kwargs):
+    from mmdet.registry import MODELS
+    from sparsevit import SparsityError
+    init_default_scope('mmdet')
+    with pytest.raises(SparsityError, match=r'stage 2 decreases with depth: block 1 has 0.1'):
+        MODELS.build(dict(type='SparseSwinTransformer', sparsity=[0, 0, [0.3, 0.1, 0.3, 0.3], 0],
+                          **tiny_swin_kwargs))

@@ -49,7 +49,8 @@ TIMM_MERGE_OFFSETS = ((0, 0), (1, 0), (0, 1), (1, 1))
 _UNFOLD_OFFSETS = ((0, 0), (0, 1), (1, 0), (1, 1))
 
 
-def _first_keys(keys, limit: int = 6) -> str:
+def first_keys(keys, limit: int = 6) -> str:
+    """The first ``limit`` of ``keys`` and their count, for error messages."""
     keys = list(keys)
     shown = ', '.join(keys[:limit])
     return (shown + (f', ... ({len(keys)} in all)' if len(keys) > limit else '')) or '(none)'
@@ -74,7 +75,7 @@ def unwrap_state_dict(checkpoint: Mapping) -> 'OrderedDict[str, Tensor]':
     return OrderedDict((k[7:] if k.startswith('module.') else k, v) for k, v in state.items())
 
 
-def _backbone_only(state: 'OrderedDict[str, Tensor]') -> 'OrderedDict[str, Tensor]':
+def backbone_only(state: 'OrderedDict[str, Tensor]') -> 'OrderedDict[str, Tensor]':
     """Strip the ``backbone.`` prefix of a detector / classifier checkpoint."""
     if any(k.startswith('backbone.') for k in state):
         return OrderedDict((k[9:], v) for k, v in state.items() if k.startswith('backbone.'))
@@ -96,12 +97,12 @@ def detect_swin_layout(state_dict: Mapping) -> str:
         ValueError: the keys are of none of these layouts (their first ones
             are in the message), or of Swin Transformer V2.
     """
-    state = _backbone_only(unwrap_state_dict(state_dict))
+    state = backbone_only(unwrap_state_dict(state_dict))
     keys = list(state)
     if any(marker in k for k in keys for marker in _SWIN_V2_MARKERS):
         raise ValueError('this looks like a Swin Transformer V2 checkpoint (it has '
                          f'{"/".join(_SWIN_V2_MARKERS)} parameters), which mmdet\'s '
-                         f'SwinTransformer cannot hold; first keys: {_first_keys(keys)}')
+                         f'SwinTransformer cannot hold; first keys: {first_keys(keys)}')
     if any(k.startswith(('stages.', 'patch_embed.projection.')) for k in keys):
         return 'mmdet'
     if any(re.match(r'layers\.\d+\.blocks\.\d+\.', k) for k in keys):
@@ -113,7 +114,7 @@ def detect_swin_layout(state_dict: Mapping) -> str:
     raise ValueError('not a Swin Transformer state dict of a known layout (expected keys like '
                      "'stages.0.blocks.0.attn.w_msa.qkv.weight' (mmdet) or "
                      "'layers.0.blocks.0.attn.qkv.weight' (original release / timm)); "
-                     f'first keys: {_first_keys(keys)}')
+                     f'first keys: {first_keys(keys)}')
 
 
 def _merge_to_unfold(tensor: Tensor, offsets) -> Tensor:
@@ -161,7 +162,7 @@ def _convert_timm(state: Mapping) -> 'OrderedDict[str, Tensor]':
             continue
         unknown.append(key)
     if unknown:
-        raise ValueError(f'keys of no known role in a timm Swin checkpoint: {_first_keys(unknown)}')
+        raise ValueError(f'keys of no known role in a timm Swin checkpoint: {first_keys(unknown)}')
     return out
 
 
@@ -198,7 +199,7 @@ def convert_swin_state_dict(state_dict: Mapping,
     if layout is None:
         layout = detect_swin_layout(state)
     if layout == 'mmdet':
-        state = _backbone_only(state)
+        state = backbone_only(state)
     state = OrderedDict((k, v) for k, v in state.items() if not k.endswith(_BUFFER_SUFFIXES))
     if layout == 'timm':
         converted = _convert_timm(state)
@@ -209,10 +210,10 @@ def convert_swin_state_dict(state_dict: Mapping,
     stray = [k for k in converted if not _MMDET_KEY.match(k)]
     if stray:
         raise ValueError(f'keys of no mmdet SwinTransformer parameter after converting the '
-                         f'{layout!r} layout: {_first_keys(stray)}')
+                         f'{layout!r} layout: {first_keys(stray)}')
     if not converted:
         raise ValueError(f'no Swin backbone tensor found in the {layout!r} layout; '
-                         f'first keys: {_first_keys(state)}')
+                         f'first keys: {first_keys(state)}')
     _check_merges(converted, layout)
     return converted
 

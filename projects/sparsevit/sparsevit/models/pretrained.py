@@ -4,36 +4,26 @@ import re
 from collections import OrderedDict
 
 import torch.nn.functional as F
-from mmdet.models.backbones.swin import swin_converter
 from mmengine.runner.checkpoint import CheckpointLoader
 from torch import Tensor, nn
+
+from .convert import backbone_only, convert_swin_state_dict, first_keys, unwrap_state_dict
 
 # parameters a classification checkpoint legitimately lacks: the detection-only output norms
 OUTPUT_NORM_KEYS = re.compile(r'^norm\d+\.')
 
 
-def _summary(keys: list[str], limit: int = 8) -> str:
-    shown = ', '.join(keys[:limit])
-    return shown + (f', ... ({len(keys)} in all)' if len(keys) > limit else '')
-
-
-def extract_backbone_state(checkpoint: dict, convert_weights: bool = False) -> 'OrderedDict[str, Tensor]':
+def extract_backbone_state(checkpoint: dict,
+                           convert_weights: bool = False) -> 'OrderedDict[str, Tensor]':
     """Backbone parameters of a checkpoint, keyed as in mmdet's ``SwinTransformer``.
 
     Accepts a full detector/segmentor checkpoint (``backbone.`` prefix), a
     bare backbone state dict, DDP-saved keys (``module.``), and with
-    ``convert_weights`` the original Swin release.
+    ``convert_weights`` the original Swin release or timm (layout detected).
     """
-    state = checkpoint
-    for key in ('state_dict', 'model'):
-        if isinstance(state, dict) and key in state:
-            state = state[key]
-            break
     if convert_weights:
-        state = swin_converter(state)
-    state = OrderedDict((k[7:] if k.startswith('module.') else k, v) for k, v in state.items())
-    if any(k.startswith('backbone.') for k in state):
-        state = OrderedDict((k[9:], v) for k, v in state.items() if k.startswith('backbone.'))
+        return convert_swin_state_dict(checkpoint)
+    state = backbone_only(unwrap_state_dict(checkpoint))
     # index buffers are a function of the window size: the backbone's own are right
     return OrderedDict((k, v) for k, v in state.items() if not k.endswith('relative_position_index'))
 
@@ -66,7 +56,7 @@ def load_swin_pretrained(backbone: nn.Module, checkpoint: str, convert_weights: 
     if not any(k in target for k in state):
         hint = '' if convert_weights else '; for the original Swin release set convert_weights=True'
         raise ValueError(f'{checkpoint} holds no parameter of a Swin backbone (its first keys: '
-                         f'{_summary(list(state), 4)}){hint}')
+                         f'{first_keys(state, 4)}){hint}')
     _resize_bias_tables(state, target, logger)
     try:
         missing, unexpected = backbone.load_state_dict(state, strict=False)
@@ -76,11 +66,11 @@ def load_swin_pretrained(backbone: nn.Module, checkpoint: str, convert_weights: 
     required = [k for k in missing if not OUTPUT_NORM_KEYS.match(k)]
     if required:
         raise ValueError(f'{checkpoint} lacks {len(required)} backbone parameters: '
-                         f'{_summary(required)}')
+                         f'{first_keys(required)}')
     if missing:
         logger.warning(f'{checkpoint}: not in the checkpoint, left at their init: '
-                       f'{_summary(missing)}')
+                       f'{first_keys(missing)}')
     if unexpected:
         logger.warning(f'{checkpoint}: ignored keys that the backbone does not have: '
-                       f'{_summary(unexpected)}')
+                       f'{first_keys(unexpected)}')
     logger.info(f'loaded {len(state) - len(unexpected)} backbone tensors from {checkpoint}')
