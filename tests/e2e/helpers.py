@@ -68,7 +68,7 @@ train_dataloader = dict(
     dataset=dict(data_root=data_root, metainfo=metainfo, pipeline=train_pipeline,
                  filter_cfg=dict(filter_empty_gt=True, min_size=4)))
 val_dataloader = dict(
-    batch_size=2, num_workers=0, persistent_workers=False,
+    batch_size=1, num_workers=0, persistent_workers=False,
     dataset=dict(data_root=data_root, metainfo=metainfo, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(ann_file=data_root + 'annotations/instances_val2017.json')

@@ -79,7 +79,7 @@ def test_saa_train_resume_and_test_with_a_searched_configuration(tmp_path, coco)
     for key in ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/segm_mAP', 'coco/segm_mAP_50'):
         assert 0.0 <= metrics[key] <= 1.0
     tested = json.loads((tmp_path / 'record.rank0').read_text())['test']
-    assert tested == [SEARCHED] * 2  # 4 val images, batch 2
+    assert tested == [SEARCHED] * 4  # 4 val images, batch 1
 
 
 def free_port():

@@ -13,7 +13,6 @@ import argparse
 import json
 import os
 import platform
-import sys
 
 import torch
 from mmdet.models.backbones import SwinTransformer
@@ -23,7 +22,7 @@ from sparsevit import SparseSwinTransformer
 from sparsevit.flops import backbone_flops
 from sparsevit.latency import measure_interleaved
 from sparsevit.presets import REFERENCE_CONFIGS, SWIN_ARCHS, uniform
-from sparsevit.utils import dump_json
+from sparsevit.utils import ProgressLine, dump_json
 
 DTYPES = {'fp32': torch.float32, 'fp16': torch.float16, 'bf16': torch.bfloat16}
 DEFAULT_CONFIGS = ['dense', 'uniform-0.3', 'uniform-0.5', 'uniform-0.6', 'uniform-0.8',
@@ -139,13 +138,10 @@ def main(argv=None) -> dict:
                     backbone=args.config or args.arch, statistic='mean of the middle half (ms)')
     print('protocol: ' + ', '.join(f'{k}={v}' for k, v in protocol.items()), flush=True)
 
-    def progress(done, total):
-        if sys.stderr.isatty():
-            print(f'\rround {done}/{total}', end='\n' if done == total else '', file=sys.stderr)
-        elif done % 5 == 0 or done == total:
-            print(f'round {done}/{total}', file=sys.stderr, flush=True)
-
-    timings = measure_interleaved(calls, device, args.warmup, args.runs, progress)
+    line = ProgressLine()
+    timings = measure_interleaved(calls, device, args.warmup, args.runs,
+                                  lambda done, total: line.update(f'round {done}/{total}'))
+    line.close(f'{args.warmup + args.runs} rounds done')
     base = timings['mmdet dense'].mean_ms
     sparse.sparsity = None
     dense_flops = backbone_flops(sparse, args.size)

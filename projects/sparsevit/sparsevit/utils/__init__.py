@@ -1,8 +1,9 @@
 from .config import load_config
 from .dist import setup_cpu_distributed
 from .io import AtomicLocalBackend, atomic_open, atomic_torch_save, atomic_write_text, dump_json
+from .progress import ProgressLine
 
 __all__ = [
     'AtomicLocalBackend', 'atomic_open', 'atomic_torch_save', 'atomic_write_text', 'dump_json',
-    'load_config', 'setup_cpu_distributed'
+    'ProgressLine', 'load_config', 'setup_cpu_distributed'
 ]

@@ -1,0 +1,43 @@
+"""Picture of a search: every candidate, the latency band, the Pareto front and the best."""
+from pathlib import Path
+from typing import Sequence
+
+import matplotlib
+
+matplotlib.use('Agg')
+import matplotlib.pyplot as plt  # noqa: E402
+
+from ..utils import atomic_open  # noqa: E402
+from .evolution import Candidate  # noqa: E402
+
+
+def plot_search(candidates: Sequence[Candidate], front: Sequence[Candidate], best: Candidate,
+                band: tuple[float, float], metric_key: str, out_file: Path,
+                title: str = 'SparseViT layerwise sparsity search') -> None:
+    """Scatter latency vs metric of the evaluated candidates; rug of the rejected latencies."""
+    feasible = [c for c in candidates if c.feasible]
+    rejected = [c.latency_ms for c in candidates if not c.feasible]
+    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
+    ax.axvspan(*band, color='tab:green', alpha=0.08, label=f'latency band {band[0]:g}-{band[1]:g} ms')
+    ax.scatter([c.latency_ms for c in feasible], [c.metric for c in feasible], s=14,
+               color='tab:blue', alpha=0.6, label=f'evaluated ({len(feasible)})')
+    ax.step([c.latency_ms for c in front], [c.metric for c in front], where='post',
+            color='tab:orange', linewidth=1.5, label='Pareto front')
+    ax.scatter([c.latency_ms for c in front], [c.metric for c in front], s=22, color='tab:orange')
+    ax.scatter([best.latency_ms], [best.metric], marker='*', s=220, color='tab:red', zorder=5,
+               label=f'best: {best.metric:.4g} at {best.latency_ms:.1f} ms')
+    if rejected:
+        ax.plot(rejected, [0] * len(rejected), '|', color='grey', markersize=12,
+                transform=ax.get_xaxis_transform(), label=f'outside the band ({len(rejected)})')
+    latencies = [c.latency_ms for c in candidates]
+    margin = 0.05 * (max(latencies) - min(latencies)) or 0.5
+    ax.set_xlim(min(latencies) - margin, max(latencies) + margin)  # the data, not a wide band
+    ax.set_xlabel('backbone latency (ms)')
+    ax.set_ylabel(metric_key)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc='lower right')
+    fig.tight_layout()
+    with atomic_open(out_file, 'wb') as f:
+        fig.savefig(f, format='png')
+    plt.close(fig)

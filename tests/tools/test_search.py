@@ -1,0 +1,160 @@
+"""tools/search.py on generated COCO data with a tiny Swin Mask R-CNN (CPU)."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from sparsevit.datasets import generate_coco
+
+from ..e2e.helpers import REPO, mask_rcnn_demo_config
+from ..e2e.test_mask_rcnn import tool
+
+pytestmark = pytest.mark.slow
+
+TINY = '''
+model = dict(
+    backbone=dict(embed_dims=24, depths=(2, 2, 2, 2), num_heads=(1, 2, 4, 8), window_size=4,
+                  init_cfg=None),
+    neck=dict(in_channels=[24, 48, 96, 192], out_channels=32),
+    rpn_head=dict(in_channels=32, feat_channels=32),
+    roi_head=dict(bbox_roi_extractor=dict(out_channels=32),
+                  bbox_head=dict(in_channels=32, fc_out_channels=64, num_classes=3),
+                  mask_roi_extractor=dict(out_channels=32),
+                  mask_head=dict(in_channels=32, conv_out_channels=32, num_classes=3)),
+    test_cfg=dict(rpn=dict(nms_pre=200, max_per_img=100),
+                  rcnn=dict(score_thr=0.0, max_per_img=20)))
+optim_wrapper = dict(optimizer=dict(lr=1e-3))  # learn something in a few iterations
+'''
+FAST = ['--population', '4', '--parents', '2', '--budget', '10', '--val-size', '3',
+        '--latency-shape', '128', '128', '--latency-warmup', '1', '--latency-runs', '3',
+        '--threads', '1']
+WIDE = ['--latency-min', '0', '--latency-max', '100000']
+
+
+@pytest.fixture(scope='module')
+def saa(tmp_path_factory):
+    """A tiny SAA-trained Mask R-CNN checkpoint and its config."""
+    root = tmp_path_factory.mktemp('search')
+    generate_coco(root / 'coco', num_train=16, num_val=3, image_size=(128, 128), seed=1)
+    config = mask_rcnn_demo_config(root / 'saa_tiny.py',
+                                   'mask-rcnn_sparse-swin-t-p4-w7_fpn_saa-1x_coco.py',
+                                   root / 'coco', max_iters=60, extra=TINY)
+    tool('train').main([str(config), '--work-dir', str(root / 'train')])
+    return config, root / 'train' / 'iter_60.pth'
+
+
+def candidates(work_dir):
+    lines = (Path(work_dir) / 'search_log.jsonl').read_text().splitlines()[1:]
+    return [(tuple(r['point']), r['metric']) for r in map(json.loads, lines)
+            if r['type'] == 'candidate']
+
+
+@pytest.fixture(scope='module')
+def reference(saa, tmp_path_factory):
+    """An uninterrupted single-process search with a band every candidate meets."""
+    config, checkpoint = saa
+    work_dir = tmp_path_factory.mktemp('reference')
+    files = tool('search').main([str(config), str(checkpoint), *WIDE, *FAST,
+                                 '--work-dir', str(work_dir)])
+    return work_dir, files
+
+
+def test_outputs_of_a_search(reference):
+    work_dir, files = reference
+    best = json.loads(Path(files['best.json']).read_text())
+    found = candidates(work_dir)
+    assert best['metric_key'] == 'coco/bbox_mAP' and best['proposals'] == 10
+    assert best['metric'] == max(m for _, m in found)
+    assert Path(files['search.png']).read_bytes()[:4] == b'\x89PNG'
+    ft = Path(files['config']).read_text()
+    assert f'sparsity={best["sparsity"]!r}' in ft and 'SparsityAdaptationHook' not in ft
+
+
+def test_band_is_honoured(saa, reference, tmp_path):
+    config, checkpoint = saa
+    lines = (reference[0] / 'search_log.jsonl').read_text().splitlines()[1:]
+    latencies = sorted(json.loads(line)['latency_ms'] for line in lines)
+    limit = latencies[len(latencies) // 2]  # about half the space is slower
+    tool('search').main([str(config), str(checkpoint), '--latency-min', '0', '--latency-max',
+                         str(limit), *FAST, '--work-dir', str(tmp_path)])
+    records = [json.loads(line) for line in
+               (tmp_path / 'search_log.jsonl').read_text().splitlines()[1:]]
+    done = [r for r in records if r['type'] == 'candidate']
+    assert any(not r['feasible'] for r in done) and any(r['feasible'] for r in done)
+    for r in done:
+        assert r['feasible'] == (r['latency_ms'] <= limit)
+        assert (r['metric'] is not None) == r['feasible']  # never evaluated outside the band
+
+
+def test_killed_search_resumes_to_the_same_result(saa, reference, tmp_path):
+    config, checkpoint = saa
+    command = [sys.executable, str(REPO / 'tools' / 'search.py'), str(config), str(checkpoint),
+               *WIDE, *FAST, '--work-dir', str(tmp_path)]
+    process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+    log = tmp_path / 'search_log.jsonl'
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and process.poll() is None:
+        if log.exists() and len(candidates(tmp_path)) >= 2:
+            break
+        time.sleep(0.2)
+    assert process.poll() is None, 'the search finished before it could be killed'
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    before = candidates(tmp_path)
+    tool('search').main(command[2:])
+    after = candidates(tmp_path)
+    assert after[:len(before)] == before  # nothing evaluated twice
+    assert after == candidates(reference[0])
+    best = json.loads((tmp_path / 'best.json').read_text())
+    assert best['sparsity'] == json.loads(Path(reference[1]['best.json']).read_text())['sparsity']
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def test_two_processes_give_the_single_process_result(saa, reference, tmp_path):
+    config, checkpoint = saa
+    subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2',
+                    '--master_port', str(free_port()), str(REPO / 'tools' / 'search.py'),
+                    str(config), str(checkpoint), *WIDE, *FAST, '--work-dir', str(tmp_path),
+                    '--launcher', 'pytorch'], check=True, cwd=tmp_path, capture_output=True)
+    assert candidates(tmp_path) == candidates(reference[0])
+
+
+def test_bad_input(saa, tmp_path):
+    config, checkpoint = saa
+    search = tool('search')
+    with pytest.raises(SystemExit):  # argparse: min above max
+        search.main([str(config), str(checkpoint), '--latency-min', '9', '--latency-max', '1'])
+    with pytest.raises(ValueError, match='no configuration can meet the latency band'):
+        search.main([str(config), str(checkpoint), '--latency-min', '0', '--latency-max',
+                     '0.0001', *FAST, '--work-dir', str(tmp_path / 'band')])
+    assert not (tmp_path / 'band' / 'search_log.jsonl').exists()
+    with pytest.raises(KeyError, match="no metric 'coco/nope'"):
+        search.main([str(config), str(checkpoint), *WIDE, *FAST, '--metric', 'coco/nope',
+                     '--work-dir', str(tmp_path / 'metric')])
+    assert not (tmp_path / 'metric' / 'search_log.jsonl').exists()
+    dense = torch.load(checkpoint)
+    dense['meta']['cfg'] = dense['meta']['cfg'].replace('SparsityAdaptationHook', 'Other')
+    torch.save(dense, tmp_path / 'dense.pth')
+    with pytest.raises(ValueError, match='not trained with sparsity-aware adaptation'):
+        search.main([str(config), str(tmp_path / 'dense.pth'), *WIDE, *FAST,
+                     '--work-dir', str(tmp_path / 'dense')])
+    state = torch.load(checkpoint)
+    state['state_dict'].pop('neck.fpn_convs.0.conv.weight')
+    torch.save(state, tmp_path / 'other.pth')
+    with pytest.raises(ValueError, match=r'(?s)not a checkpoint of the model of this config.*'
+                       r'neck.fpn_convs.0.conv.weight'):
+        search.main([str(config), str(tmp_path / 'other.pth'), *WIDE, *FAST,
+                     '--work-dir', str(tmp_path / 'other')])

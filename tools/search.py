@@ -1,0 +1,150 @@
+"""Evolutionary search of layerwise sparsity under a backbone latency band (SparseViT).
+
+    python tools/search.py CONFIG SAA_CHECKPOINT --latency-min MS --latency-max MS [options]
+    torchrun --nproc_per_node N tools/search.py CONFIG SAA_CHECKPOINT ... --launcher pytorch
+
+CONFIG is the task config the SAA checkpoint was trained with (mmdet, mmseg or
+mmdet3d); its validation dataloader and evaluator score each candidate. A
+candidate whose measured backbone latency is outside the band is never
+evaluated. Every candidate is appended to WORK_DIR/search_log.jsonl; running
+the same command again resumes a killed search. Outputs in WORK_DIR:
+best.json, pareto.json, search.png and finetune_<config>.py.
+"""
+import argparse
+import os
+import os.path as osp
+from pathlib import Path
+
+from mmengine.config import DictAction
+from mmengine.dist import get_rank
+
+import sparsevit  # noqa: F401  registers the plugin, allows loading mmengine checkpoints
+from sparsevit.search import EvolutionSettings
+from sparsevit.search.driver import run_search, write_outputs
+from sparsevit.search.log import SearchLog
+from sparsevit.search.task import LatencyProtocol, TaskEvaluator
+from sparsevit.search_space import DEFAULT_CHOICES
+from sparsevit.utils import ProgressLine, load_config, setup_cpu_distributed
+
+# metric the search maximizes, by evaluator type, when --metric is not given
+DEFAULT_METRICS = {
+    'CocoMetric': 'coco/bbox_mAP',
+    'IoUMetric': 'mIoU',
+    'NuScenesMetric': 'NuScenes metric/pred_instances_3d_NuScenes/NDS',
+}
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('config', help='task config of the SAA model')
+    parser.add_argument('checkpoint', help='SAA checkpoint')
+    parser.add_argument('--latency-min', type=float, required=True, help='band minimum (ms)')
+    parser.add_argument('--latency-max', type=float, required=True, help='band maximum (ms)')
+    parser.add_argument('--work-dir', help='default: work_dirs/<config>/search_<min>-<max>ms')
+    evo = parser.add_argument_group('evolution (METHOD.md section 5)')
+    evo.add_argument('--population', type=int, default=100)
+    evo.add_argument('--parents', type=int, default=25)
+    evo.add_argument('--mutation-prob', type=float, default=0.1)
+    evo.add_argument('--budget', type=int, default=10000, help='candidates to propose')
+    evo.add_argument('--choices', type=float, nargs='+', default=list(DEFAULT_CHOICES))
+    evo.add_argument('--grouping', choices=['pair', 'block', 'stage'], default='pair')
+    evo.add_argument('--seed', type=int, default=0)
+    fit = parser.add_argument_group('fitness')
+    fit.add_argument('--metric', help='metric key to maximize (default: by evaluator, e.g. '
+                     f'{", ".join(f"{v} for {k}" for k, v in DEFAULT_METRICS.items())})')
+    fit.add_argument('--val-size', type=int, help='evaluate on the first N validation samples')
+    lat = parser.add_argument_group('latency protocol (METHOD.md section 6)')
+    lat.add_argument('--latency-device', default=LatencyProtocol.device)
+    lat.add_argument('--latency-batch', type=int, default=1, help='images per forward')
+    lat.add_argument('--latency-shape', type=int, nargs=2, default=(672, 672), metavar=('H', 'W'))
+    lat.add_argument('--latency-dtype', choices=['fp32', 'fp16', 'bf16'], default='fp32')
+    lat.add_argument('--latency-warmup', type=int, default=2)
+    lat.add_argument('--latency-runs', type=int, default=10)
+    lat.add_argument('--threads', type=int, help='torch CPU threads')
+    parser.add_argument('--finetune-base', help='base of the written fine-tune config (default: '
+                        'CONFIG without its SparsityAdaptationHook)')
+    parser.add_argument('--allow-non-saa', action='store_true',
+                        help='search a checkpoint that was not trained with SAA')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config entries, e.g. val_dataloader.batch_size=1')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+                        default='none')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    if args.latency_min > args.latency_max:
+        parser.error(f'--latency-min {args.latency_min} ms is above --latency-max '
+                     f'{args.latency_max} ms')
+    for path in (args.config, args.checkpoint, args.finetune_base):
+        if path is not None and not osp.isfile(path):
+            parser.error(f'{path} does not exist')
+    return args
+
+
+def metric_key(args: argparse.Namespace, cfg) -> str:
+    if args.metric:
+        return args.metric
+    evaluator = cfg.val_evaluator
+    kind = (evaluator[0] if isinstance(evaluator, (list, tuple)) else evaluator).get('type')
+    if kind not in DEFAULT_METRICS:
+        raise SystemExit(f'no default metric for evaluator {kind}; pass --metric KEY')
+    return DEFAULT_METRICS[kind]
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    if args.threads:
+        import torch
+        torch.set_num_threads(args.threads)
+    work_dir = args.work_dir or osp.join(
+        'work_dirs', Path(args.config).stem, f'search_{args.latency_min:g}-{args.latency_max:g}ms')
+    cfg = load_config(args.config, args.cfg_options, work_dir)
+    cfg.launcher = args.launcher
+    setup_cpu_distributed(cfg)
+    key = metric_key(args, cfg)
+    protocol = LatencyProtocol(args.latency_device, args.latency_batch, *args.latency_shape,
+                               args.latency_dtype, args.latency_warmup, args.latency_runs)
+    settings = EvolutionSettings(args.population, args.parents, args.mutation_prob, args.budget,
+                                 args.seed)
+    task = TaskEvaluator(cfg, args.checkpoint, key, args.val_size, protocol,
+                         require_saa=not args.allow_non_saa)
+    space = task.search_space(args.choices, args.grouping)
+    band = (args.latency_min, args.latency_max)
+    main_rank = get_rank() == 0
+    log = SearchLog(Path(work_dir) / 'search_log.jsonl' if main_rank else None, dict(
+        config=osp.abspath(args.config), checkpoint=osp.abspath(args.checkpoint),
+        band=list(band), metric=key, val_size=args.val_size, choices=list(space.choices),
+        grouping=args.grouping, latency=protocol.to_dict(), **settings.__dict__))
+    line = ProgressLine() if main_rank else None
+
+    def progress(done, total, best):
+        if line is not None:
+            found = 'none in the band yet' if best is None else \
+                f'best {key} {best.metric:.4f} at {best.latency_ms:.2f} ms'
+            line.update(f'search: {done}/{total} proposals, {len(log.metrics)} evaluated, {found}')
+
+    if main_rank:
+        print(f'searching {len(space.genes)} genes {[g.name for g in space.genes]} x choices '
+              f'{list(space.choices)} ({space.num_configurations()} configurations), band '
+              f'{band[0]:g}-{band[1]:g} ms, latency on {protocol.describe()}, fitness {key}',
+              flush=True)
+    result = run_search(task, space, settings, band, log, progress)
+    if line is not None:
+        line.close(f'search: {result.proposals} proposals, {len(result.candidates)} measured')
+    if result.best is None:
+        raise SystemExit(f'no candidate of {result.proposals} proposals met the band '
+                         f'{band[0]:g}-{band[1]:g} ms; widen it or raise --budget')
+    if not main_rank:
+        return {}
+    files = write_outputs(result, space, Path(work_dir), band, key, protocol.to_dict(),
+                          args.checkpoint, args.config, cfg, args.finetune_base)
+    best = result.best
+    print(f'best: {space.to_sparsity(best.point)}  {key} {best.metric:.4f}  latency '
+          f'{best.latency_ms:.2f} ms ({protocol.describe()})')
+    for name, path in files.items():
+        print(f'  {name:<12} {path}')
+    return {name: str(path) for name, path in files.items()}
+
+
+if __name__ == '__main__':
+    main()
