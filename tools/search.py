@@ -11,11 +11,9 @@ the same command again resumes a killed search. Outputs in WORK_DIR:
 best.json, pareto.json, search.png and finetune_<config>.py.
 """
 import argparse
-import os
 import os.path as osp
 from pathlib import Path
 
-from mmengine.config import DictAction
 from mmengine.dist import get_rank
 
 import sparsevit  # noqa: F401  registers the plugin, allows loading mmengine checkpoints
@@ -24,7 +22,8 @@ from sparsevit.search.driver import run_search, write_outputs
 from sparsevit.search.log import SearchLog
 from sparsevit.search.task import LatencyProtocol, TaskEvaluator
 from sparsevit.search_space import DEFAULT_CHOICES
-from sparsevit.utils import ProgressLine, load_config, setup_cpu_distributed
+from sparsevit.utils import (ProgressLine, add_runner_args, load_config, parse_runner_args,
+                             setup_cpu_distributed)
 
 # metric the search maximizes, by evaluator type, when --metric is not given
 DEFAULT_METRICS = {
@@ -65,13 +64,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         'CONFIG without its SparsityAdaptationHook)')
     parser.add_argument('--allow-non-saa', action='store_true',
                         help='search a checkpoint that was not trained with SAA')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config entries, e.g. val_dataloader.batch_size=1')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
+    add_runner_args(parser, 'val_dataloader.batch_size=1')
+    args = parse_runner_args(parser, argv)
     if args.latency_min > args.latency_max:
         parser.error(f'--latency-min {args.latency_min} ms is above --latency-max '
                      f'{args.latency_max} ms')

@@ -8,15 +8,14 @@
 """
 import argparse
 import json
-import os
 
-from mmengine.config import DictAction
 from mmengine.evaluator import DumpResults
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import sparsevit  # noqa: F401  registers the plugin, allows loading mmengine checkpoints
-from sparsevit.utils import load_config, setup_cpu_distributed
+from sparsevit.utils import (add_runner_args, load_config, parse_runner_args,
+                             setup_cpu_distributed)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -27,14 +26,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--sparsity', type=json.loads,
                         help='layerwise sparsity to test, as JSON (default: the config\'s)')
     parser.add_argument('--out', help='also dump the raw predictions to this .pkl file')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config entries, e.g. test_dataloader.batch_size=4')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_runner_args(parser, 'test_dataloader.batch_size=4')
+    return parse_runner_args(parser, argv)
 
 
 def apply_sparsity(cfg, sparsity) -> None:

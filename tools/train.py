@@ -4,14 +4,13 @@
     bash tools/dist_train.sh CONFIG GPUS [same options]
 """
 import argparse
-import os
 
-from mmengine.config import DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import sparsevit  # noqa: F401  registers the plugin, allows loading mmengine checkpoints
-from sparsevit.utils import load_config, setup_cpu_distributed
+from sparsevit.utils import (add_runner_args, load_config, parse_runner_args,
+                             setup_cpu_distributed)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -24,15 +23,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--amp', action='store_true', help='automatic mixed precision')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the learning rate by the actual batch size')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config entries, e.g. train_cfg.max_iters=10 '
-                        'model.backbone.sparsity="[0.6,0,[0.2,0.2,0.4,0.4,0.5,0.5],0]"')
-    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
-                        default='none', help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_runner_args(parser, 'train_cfg.max_iters=10 '
+                    'model.backbone.sparsity="[0.6,0,[0.2,0.2,0.4,0.4,0.5,0.5],0]"')
+    return parse_runner_args(parser, argv)
 
 
 def build_runner(args: argparse.Namespace) -> Runner:

@@ -9,7 +9,7 @@ from mmengine.registry import HOOKS
 
 from sparsevit import get_sparsity
 
-REPO = Path(__file__).resolve().parents[2]
+from ..helpers import REPO, load_tool
 
 
 @HOOKS.register_module()
@@ -87,14 +87,10 @@ log_processor = dict(by_epoch=False)
 def distributed_worker(rank: int, world_size: int, config: str, work_dir: str, port: int,
                        record: str) -> None:
     """One rank of a 2-process CPU run of tools/train.py; ranks seed their samplers differently."""
-    import importlib.util
-
     from sparsevit import SparsityAdaptationHook
     os.environ.update(RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(world_size),
                       MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
-    spec = importlib.util.spec_from_file_location('train', REPO / 'tools' / 'train.py')
-    train = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(train)
+    train = load_tool('train')
     runner = train.build_runner(train.parse_args(
         [config, '--work-dir', work_dir, '--launcher', 'pytorch']))
     runner.register_hook(SparsityRecorderHook(record))

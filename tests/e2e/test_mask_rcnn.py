@@ -4,7 +4,6 @@ SAA training through tools/train.py (configurations sampled and applied per
 iteration), checkpoint, resume, test with a searched configuration through
 tools/test.py with the real CocoMetric, a two-process gloo run, and mim.
 """
-import importlib.util
 import json
 import random
 import shutil
@@ -20,18 +19,12 @@ from sparsevit import SearchSpace
 from sparsevit.datasets import generate_coco
 from sparsevit.presets import REFERENCE_CONFIGS
 
-from .helpers import REPO, distributed_worker, mask_rcnn_demo_config
+from ..helpers import load_tool as tool
+from .helpers import distributed_worker, mask_rcnn_demo_config
 
 SAA = 'mask-rcnn_sparse-swin-t-p4-w7_fpn_saa-1x_coco.py'
 SEARCHED = REFERENCE_CONFIGS['searched-0.6']
 pytestmark = pytest.mark.slow
-
-
-def tool(name):
-    spec = importlib.util.spec_from_file_location(name, REPO / 'tools' / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def expected_samples(seed, iterations):

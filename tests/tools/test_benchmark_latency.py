@@ -1,18 +1,13 @@
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
 
-TOOL = Path(__file__).parents[2] / 'tools' / 'analysis' / 'benchmark_latency.py'
+from ..helpers import load_tool
 
 
 @pytest.fixture(scope='module')
 def tool():
-    spec = importlib.util.spec_from_file_location('benchmark_latency', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('analysis/benchmark_latency')
 
 
 def test_times_configurations_against_mmdet_dense(tool, tmp_path, capsys):

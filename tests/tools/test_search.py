@@ -13,8 +13,9 @@ import torch
 
 from sparsevit.datasets import generate_coco
 
-from ..e2e.helpers import REPO, mask_rcnn_demo_config
-from ..e2e.test_mask_rcnn import tool
+from ..e2e.helpers import mask_rcnn_demo_config
+from ..helpers import REPO
+from ..helpers import load_tool as tool
 
 pytestmark = pytest.mark.slow
 

@@ -1,6 +1,5 @@
 """tools/model_converters/swin_to_sparsevit.py: run as a script, and its pieces in-process."""
 import argparse
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -17,16 +16,15 @@ from sparsevit import SparseSwinTransformer
 from ..models.test_convert import (SWIN_T, assert_same_stage_outputs, make_timm_swin_t,
                                    our_stage_outputs, timm_reference_outputs, timm_to_original)
 
+from ..helpers import load_tool
+
 ROOT = Path(__file__).parents[2]
 TOOL = ROOT / 'tools' / 'model_converters' / 'swin_to_sparsevit.py'
 
 
 @pytest.fixture(scope='module')
 def tool():
-    spec = importlib.util.spec_from_file_location('swin_to_sparsevit', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('model_converters/swin_to_sparsevit')
 
 
 def run_tool(*args) -> subprocess.CompletedProcess:

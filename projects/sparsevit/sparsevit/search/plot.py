@@ -36,7 +36,7 @@ def plot_search(candidates: Sequence[Candidate], front: Sequence[Candidate], bes
     ax.set_ylabel(metric_key)
     ax.set_title(title)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc='lower right')
+    ax.legend(fontsize=8, loc='best', framealpha=0.85)
     fig.tight_layout()
     with atomic_open(out_file, 'wb') as f:
         fig.savefig(f, format='png')

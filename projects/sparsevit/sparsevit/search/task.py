@@ -91,14 +91,18 @@ class TaskEvaluator:
         return get_search_space(self.model, choices, grouping)
 
     @torch.no_grad()
-    def metric(self, sparsity) -> float:
-        """The validation metric ``metric_key`` of the model under ``sparsity``."""
+    def metrics(self, sparsity) -> dict:
+        """Every validation metric of the model under ``sparsity``."""
         set_sparsity(self.model, sparsity)
         self.runner.model.eval()
         for data_batch in self.dataloader:
             outputs = self.runner.model.val_step(data_batch)
             self.evaluator.process(data_samples=outputs, data_batch=data_batch)
-        metrics = self.evaluator.evaluate(len(self.dataloader.dataset))
+        return self.evaluator.evaluate(len(self.dataloader.dataset))
+
+    def metric(self, sparsity) -> float:
+        """The validation metric ``metric_key`` of the model under ``sparsity``."""
+        metrics = self.metrics(sparsity)
         if not metrics:  # e.g. mmdet's CocoMetric when the model detected nothing at all
             self.runner.logger.warning(f'the evaluator produced no metrics under {sparsity}: '
                                        f'{self.metric_key} scored 0')
@@ -117,15 +121,30 @@ class TaskEvaluator:
                                        device=p.device, dtype=DTYPES[p.dtype])
         return self._backbone
 
-    def latency(self, sparsity) -> float:
-        """Backbone latency (ms) under ``sparsity``: measured on rank 0, the same on all ranks."""
-        value = [None]
+    def latencies(self, configs: dict, warmup: Optional[int] = None,
+                  runs: Optional[int] = None) -> dict[str, float]:
+        """Backbone latency (ms) of named configurations, timed round-robin in one run.
+
+        Measured on rank 0 and broadcast, so every rank gets the same numbers;
+        ``warmup`` and ``runs`` override the protocol's.
+        """
+        values = [None]
         if get_rank() == 0:
-            backbone = self._latency_backbone()
-            backbone.sparsity = sparsity
-            p = self.protocol
-            result = measure_interleaved({'candidate': lambda: backbone(self._images)},
-                                         torch.device(p.device), p.warmup, p.runs)
-            value[0] = result['candidate'].mean_ms
-        broadcast_object_list(value, src=0)
-        return float(value[0])
+            backbone, p = self._latency_backbone(), self.protocol
+
+            def call(sparsity):
+                def run():
+                    backbone.sparsity = sparsity
+                    return backbone(self._images)
+                return run
+
+            results = measure_interleaved({name: call(c) for name, c in configs.items()},
+                                          torch.device(p.device), p.warmup if warmup is None
+                                          else warmup, p.runs if runs is None else runs)
+            values[0] = {name: r.mean_ms for name, r in results.items()}
+        broadcast_object_list(values, src=0)
+        return values[0]
+
+    def latency(self, sparsity) -> float:
+        """Backbone latency (ms) under ``sparsity``."""
+        return self.latencies({'candidate': sparsity})['candidate']

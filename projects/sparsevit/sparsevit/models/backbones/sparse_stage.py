@@ -123,8 +123,12 @@ def apply_block(block: SwinBlock, windows: Tensor, geo: WindowGeometry, batch: i
 
 
 def forward_stage(blocks: Sequence[SwinBlock], ratios: Sequence[float], x: Tensor,
-                  hw_shape: tuple[int, int]) -> Tensor:
-    """Run the blocks of a stage on ``(B, H * W, C)`` tokens; returns the dense output."""
+                  hw_shape: tuple[int, int], record: Optional[list] = None) -> Tensor:
+    """Run the blocks of a stage on ``(B, H * W, C)`` tokens; returns the dense output.
+
+    With ``record``, appends per block its partition, window grid and kept
+    windows (``(B, k)``, None when all were kept), for visualisation.
+    """
     batch = x.shape[0]
     attn = blocks[0].attn
     shift = next((b.attn.shift_size for b in blocks if b.attn.shift_size), attn.window_size // 2)
@@ -133,6 +137,9 @@ def forward_stage(blocks: Sequence[SwinBlock], ratios: Sequence[float], x: Tenso
     selector = WindowSelector(geo, batch)
     for block, ratio in zip(blocks, ratios):
         kept = selector.kept(windows, block.attn.shift_size > 0, ratio)
+        if record is not None:
+            record.append(dict(shifted=block.attn.shift_size > 0, ratio=ratio, rows=geo.rows,
+                               cols=geo.cols, kept=None if kept is None else kept.cpu()))
         if kept is not None and kept.shape[1] == 0:
             continue  # every window pruned: the block is the identity
         windows = apply_block(block, windows, geo, batch, kept)

@@ -36,6 +36,8 @@ class SparseSwinTransformer(SwinTransformer):
         self.in_channels = self.patch_embed.projection.in_channels
         self.depths = tuple(len(stage.blocks) for stage in self.stages)
         self.sparsity = sparsity
+        # set to a list to record, per forward and stage, the windows each block kept
+        self.window_log: Optional[list] = None
 
     @property
     def sparsity(self) -> list[StageSparsity]:
@@ -77,13 +79,18 @@ class SparseSwinTransformer(SwinTransformer):
             x = x + self.absolute_pos_embed
         x = self.drop_after_pos(x)
 
-        outs = []
+        outs, records = [], None if self.window_log is None else []
         for i, (stage, ratios) in enumerate(zip(self.stages, self._block_ratios)):
-            out, out_hw_shape = forward_stage(stage.blocks, ratios, x, hw_shape), hw_shape
+            record = None if records is None else []
+            out, out_hw_shape = forward_stage(stage.blocks, ratios, x, hw_shape, record), hw_shape
+            if records is not None:
+                records.append(record)
             if stage.downsample is not None:
                 x, hw_shape = stage.downsample(out, hw_shape)
             if i in self.out_indices:
                 out = getattr(self, f'norm{i}')(out)
                 out = out.view(-1, *out_hw_shape, self.num_features[i]).permute(0, 3, 1, 2)
                 outs.append(out.contiguous())
+        if records is not None:
+            self.window_log.append(records)
         return outs

@@ -1,0 +1,15 @@
+"""Helpers shared by the tests: the repository root and loading a tool script as a module."""
+import importlib.util
+from pathlib import Path
+from types import ModuleType
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def load_tool(name: str) -> ModuleType:
+    """``tools/<name>.py`` as a module, e.g. ``load_tool('analysis/benchmark_latency')``."""
+    path = REPO / 'tools' / f'{name}.py'
+    spec = importlib.util.spec_from_file_location(Path(name).name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

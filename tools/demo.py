@@ -1,0 +1,23 @@
+"""The SparseViT pipeline on built-in demo data: dense training, SAA, search, fine-tuning.
+
+    python tools/demo.py [--work-dir work_dirs/demo] [--data-root data/demo_coco] [--quick]
+
+``--quick`` shrinks every step to a smoke test of a minute or two.
+"""
+import argparse
+
+from sparsevit.demo import DemoPlan, run_demo
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
+    parser.add_argument('--work-dir', default=DemoPlan.work_dir)
+    parser.add_argument('--data-root', default=DemoPlan.data_root)
+    parser.add_argument('--quick', action='store_true', help='tiny sizes (smoke test)')
+    args = parser.parse_args(argv)
+    plan = DemoPlan(work_dir=args.work_dir, data_root=args.data_root)
+    return run_demo(plan.quick() if args.quick else plan)
+
+
+if __name__ == '__main__':
+    main()
