@@ -1,5 +1,6 @@
-"""Helpers shared by the tests: the repository root and loading a tool script as a module."""
+"""Helpers shared by the tests: the repository root, tool scripts as modules, a free port."""
 import importlib.util
+import socket
 from pathlib import Path
 from types import ModuleType
 
@@ -13,3 +14,10 @@ def load_tool(name: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def free_port() -> int:
+    """A TCP port on localhost that nothing listens on, for a process group's rendezvous."""
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]

@@ -111,7 +111,9 @@ def test_metafile_points_at_existing_configs_with_their_sparsity():
     meta = yaml.safe_load((repo / 'projects' / 'sparsevit' / 'metafile.yml').read_text())
     names = {m['Name'] for m in meta['Models']}
     base_only = {PREFIX + 'ft-3x_coco'}  # the fine-tune base: children set the sparsity
-    assert names == {p.stem for p in CONFIGS.glob('*.py')} - base_only
+    task_configs = [p for task in ('mask_rcnn', 'upernet', 'mask2former')
+                    for p in (repo / 'configs' / task).glob('*.py')]
+    assert names == {p.stem for p in task_configs} - base_only
     for model in meta['Models']:
         cfg = Config.fromfile(str(repo / model['Config']))
         assert model['Config'].endswith(model['Name'] + '.py')

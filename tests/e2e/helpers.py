@@ -1,6 +1,8 @@
 """Shared pieces of the end-to-end tests: demo data configs and a hook that records sparsity."""
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import torch.distributed as dist
@@ -73,12 +75,54 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 val_evaluator = dict(ann_file=data_root + 'annotations/instances_val2017.json')
 test_evaluator = val_evaluator
+{_short_schedule(max_iters)}
+{extra}
+''')
+    return path
+
+
+def _short_schedule(max_iters: int) -> str:
+    """Config lines of an iteration-based run of ``max_iters``, a checkpoint every 2."""
+    return f'''
 train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters={max_iters},
                  val_interval=1000)
 param_scheduler = []
 default_hooks = dict(checkpoint=dict(by_epoch=False, interval=2),
                      logger=dict(interval=1))
 log_processor = dict(by_epoch=False)
+'''
+
+
+def cityscapes_demo_config(path: Path, base: str, data_root: Path, max_iters: int = 4,
+                           extra: str = '') -> Path:
+    """A child config of ``base`` (under configs/) on generated 128x256 Cityscapes data."""
+    path.write_text(f'''
+_base_ = {str(REPO / 'configs' / base)!r}
+custom_imports = dict(imports=['sparsevit'], allow_failed_imports=False)
+data_root = {str(data_root) + '/'!r}
+crop_size = (128, 128)
+load_from = None
+model = dict(data_preprocessor=dict(size=crop_size), backbone=dict(init_cfg=None))
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations'),
+    dict(type='RandomResize', scale=(256, 128), ratio_range=(0.75, 1.25), keep_ratio=True),
+    dict(type='RandomCrop', crop_size=crop_size, cat_max_ratio=0.75),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackSegInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=(256, 128), keep_ratio=True),
+    dict(type='LoadAnnotations'),
+    dict(type='PackSegInputs'),
+]
+train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
+                        dataset=dict(data_root=data_root, pipeline=train_pipeline))
+val_dataloader = dict(batch_size=1, num_workers=0, persistent_workers=False,
+                      dataset=dict(data_root=data_root, pipeline=test_pipeline))
+test_dataloader = val_dataloader
+{_short_schedule(max_iters)}
 {extra}
 ''')
     return path
@@ -98,3 +142,17 @@ def distributed_worker(rank: int, world_size: int, config: str, work_dir: str, p
         if isinstance(hook, SparsityAdaptationHook):
             hook.seed = 1 + 7919 * rank  # only the broadcast can make the ranks agree
     runner.train()
+
+
+def mim_train_and_test(package: str, config: Path, work_dir: Path,
+                       checkpoint: str) -> tuple[str, str]:
+    """The output of ``mim train PACKAGE CONFIG``, then of ``mim test`` of its ``checkpoint``."""
+    mim = str(Path(sys.executable).parent / 'mim')  # the console script of the venv
+    outputs = []
+    for command in (['train', package, str(config), '--work-dir', str(work_dir)],
+                    ['test', package, str(config), '--checkpoint', str(work_dir / checkpoint),
+                     '--work-dir', str(work_dir)]):
+        done = subprocess.run([mim, *command], check=True, cwd=work_dir.parent,
+                              capture_output=True, text=True)
+        outputs.append(done.stdout + done.stderr)
+    return outputs[0], outputs[1]

@@ -7,10 +7,6 @@ tools/test.py with the real CocoMetric, a two-process gloo run, and mim.
 import json
 import random
 import shutil
-import socket
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import torch.multiprocessing as mp
@@ -19,8 +15,9 @@ from sparsevit import SearchSpace
 from sparsevit.datasets import generate_coco
 from sparsevit.presets import REFERENCE_CONFIGS
 
+from ..helpers import free_port
 from ..helpers import load_tool as tool
-from .helpers import distributed_worker, mask_rcnn_demo_config
+from .helpers import distributed_worker, mask_rcnn_demo_config, mim_train_and_test
 
 SAA = 'mask-rcnn_sparse-swin-t-p4-w7_fpn_saa-1x_coco.py'
 SEARCHED = REFERENCE_CONFIGS['searched-0.6']
@@ -75,12 +72,6 @@ def test_saa_train_resume_and_test_with_a_searched_configuration(tmp_path, coco)
     assert tested == [SEARCHED] * 4  # 4 val images, batch 1
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
 def test_two_processes_train_the_same_configuration_each_iteration(tmp_path, coco):
     config = mask_rcnn_demo_config(tmp_path / 'ddp.py', SAA, coco, max_iters=3)
     record = tmp_path / 'ddp'
@@ -95,15 +86,9 @@ def test_two_processes_train_the_same_configuration_each_iteration(tmp_path, coc
 
 def test_mim_train_and_test(tmp_path, coco):
     config = mask_rcnn_demo_config(tmp_path / 'mim.py', SAA, coco, max_iters=2)
-    mim = [str(Path(sys.executable).parent / 'mim')]  # the console script of the venv
-    work_dir = tmp_path / 'mim_work'
-    trained = subprocess.run([*mim, 'train', 'mmdet', str(config), '--work-dir', str(work_dir)],
-                             check=True, cwd=tmp_path, capture_output=True, text=True)
-    assert 'training sparsity' in trained.stdout + trained.stderr  # the plugin's SAA hook ran
-    result = subprocess.run(
-        [*mim, 'test', 'mmdet', str(config), '--checkpoint', str(work_dir / 'iter_2.pth'),
-         '--work-dir', str(work_dir)], check=True, cwd=tmp_path, capture_output=True, text=True)
-    assert 'coco/segm_mAP' in result.stdout + result.stderr
+    trained, tested = mim_train_and_test('mmdet', config, tmp_path / 'mim_work', 'iter_2.pth')
+    assert 'training sparsity' in trained  # the plugin's SAA hook ran
+    assert 'coco/segm_mAP' in tested
 
 
 def test_missing_images_stop_training_before_it_starts(tmp_path, coco):

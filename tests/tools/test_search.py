@@ -2,7 +2,6 @@
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,7 +13,7 @@ import torch
 from sparsevit.datasets import generate_coco
 
 from ..e2e.helpers import mask_rcnn_demo_config
-from ..helpers import REPO
+from ..helpers import REPO, free_port
 from ..helpers import load_tool as tool
 
 pytestmark = pytest.mark.slow
@@ -116,12 +115,6 @@ def test_killed_search_resumes_to_the_same_result(saa, reference, tmp_path):
     assert after == candidates(reference[0])
     best = json.loads((tmp_path / 'best.json').read_text())
     assert best['sparsity'] == json.loads(Path(reference[1]['best.json']).read_text())['sparsity']
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 def test_two_processes_give_the_single_process_result(saa, reference, tmp_path):

@@ -4,7 +4,7 @@
         [--out windows.png]
 
 Each panel shows the network input with the kept windows of the stage's most
-pruned W-MSA block outlined and the pruned ones dimmed (mmdet configs).
+pruned W-MSA block outlined and the pruned ones dimmed (mmdet and mmseg configs).
 """
 import argparse
 import json

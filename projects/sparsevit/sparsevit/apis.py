@@ -11,13 +11,14 @@ import json
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
+import numpy as np
 from mmengine.config import Config
 from torch import nn
 
 from .api import get_sparsity, set_sparsity
 from .sparsity import SparsityLike
 
-ImageLike = Union[str, 'numpy.ndarray']
+ImageLike = Union[str, np.ndarray]
 
 
 def select_from_search(search_dir: Union[str, Path], latency_budget_ms: float,

@@ -10,8 +10,6 @@ import json
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Optional
-
 import torch
 from mmengine.config import Config
 from mmengine.runner import Runner

@@ -40,7 +40,6 @@ def test_one_regular_block_keeps_the_top_windows_and_passes_the_rest():
 
 
 def test_shifted_block_ranks_windows_of_the_rolled_map():
-    stage = make_stage(2)
     window, shift = 4, 2
     hot = torch.zeros(1, 8, 8, dtype=torch.float64)
     hot[0, 6:8, 6:8] = 10.0  # in the rolled frame these tokens sit in shifted window 3 ...

@@ -15,13 +15,20 @@ from ..api import sparse_backbones  # noqa: E402
 from ..utils import atomic_open  # noqa: E402
 
 
+def _image_pipeline(cfg) -> list:
+    """The config's test pipeline without loading annotations (mmdet and mmseg configs)."""
+    from mmdet.utils import get_test_pipeline_cfg  # finds the pipeline in wrapped datasets too
+
+    return [step for step in get_test_pipeline_cfg(cfg.copy())
+            if not step['type'].endswith('LoadAnnotations')]
+
+
 def record_windows(model: nn.Module, image_path: str) -> tuple[np.ndarray, list]:
     """Run ``model``'s test pipeline and backbone on one image; return the network input
     (RGB, as the backbone saw it before normalisation) and the per-stage window records."""
     from mmengine.dataset import Compose
-    from mmdet.utils import get_test_pipeline_cfg
 
-    pipeline = Compose(get_test_pipeline_cfg(model.cfg.copy()))
+    pipeline = Compose(_image_pipeline(model.cfg))
     data = pipeline(dict(img_path=image_path, img_id=0))
     batch = model.data_preprocessor(dict(inputs=[data['inputs']],
                                          data_samples=[data['data_samples']]), False)
@@ -76,7 +83,7 @@ def draw_windows(image: np.ndarray, records: list, patch_size: int, window: int,
 
 def visualize_windows(model: nn.Module, image_path: str, out_file: Union[str, Path],
                       title: str = '') -> None:
-    """Record and draw the kept windows of ``model`` (an mmdet detector) on one image."""
+    """Record and draw the kept windows of ``model`` (a detector or segmentor) on one image."""
     image, records = record_windows(model, image_path)
     backbone = sparse_backbones(model)[0]
     draw_windows(image, records, backbone.patch_embed.projection.kernel_size[0],

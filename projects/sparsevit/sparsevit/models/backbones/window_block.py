@@ -8,7 +8,6 @@ dense block does) even though the windows of an image were gathered.
 """
 from typing import Optional
 
-import torch
 import torch.nn.functional as F
 from mmdet.models.backbones.swin import SwinBlock, WindowMSA
 from torch import Tensor, nn
