@@ -14,8 +14,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import sparsevit  # noqa: F401  registers the plugin, allows loading mmengine checkpoints
-from sparsevit.utils import (add_runner_args, load_config, parse_runner_args,
-                             setup_cpu_distributed)
+from sparsevit.utils import add_runner_args, load_config, parse_runner_args, setup_cpu_distributed
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -1,4 +1,4 @@
-"""The Cityscapes UperNet / Mask2Former configs build, carry the recipe, and load mmseg checkpoints."""
+"""Cityscapes UperNet / Mask2Former configs build, carry the recipe and load mmseg checkpoints."""
 from pathlib import Path
 
 import pytest

@@ -1,4 +1,4 @@
-"""BEVDet augmentations: the recorded matrices describe exactly what was done to images and boxes."""
+"""BEVDet augmentations: the recorded matrices describe exactly what was done to images/boxes."""
 import cv2
 import numpy as np
 import pytest

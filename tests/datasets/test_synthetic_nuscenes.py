@@ -1,4 +1,4 @@
-"""The nuScenes-format data as the devkit, mmdet3d's converter, NuScenesDataset and NuScenesMetric see it."""
+"""The nuScenes-format data as the devkit, mmdet3d's converter, dataset and metric see it."""
 import shutil
 from pathlib import Path
 
@@ -14,7 +14,7 @@ from nuscenes.nuscenes import NuScenes
 
 from sparsevit.datasets import check_dataset_files
 from sparsevit.datasets.synthetic_nuscenes import (CAMERAS, VAL_SCENES, generate_nuscenes,
-                                                    write_nuscenes_infos)
+                                                   write_nuscenes_infos)
 
 CAMERA_PREFIXES = {channel: f'samples/{channel}' for channel in CAMERAS}
 
@@ -68,8 +68,8 @@ def test_boxes_are_drawn_where_the_cameras_see_them(nus):
         for box in info['instances']:
             centre = np.append(box['bbox_3d'][:3], 1.0)
             centre[2] += box['bbox_3d'][5] / 2  # mmdet3d boxes sit on their bottom face
-            for image, lidar2cam, cam2img in zip(sample['img'], sample['lidar2cam'],
-                                                  sample['cam2img']):
+            cameras = zip(sample['img'], sample['lidar2cam'], sample['cam2img'])
+            for image, lidar2cam, cam2img in cameras:
                 point = (np.asarray(lidar2cam) @ centre)[:3]
                 if point[2] < 1:
                     continue
@@ -116,3 +116,35 @@ def test_missing_camera_image_is_named(nus, tmp_path):
     victim.unlink()
     with pytest.raises(FileNotFoundError, match=rf'NuScenesDataset: 1 files .*{victim.name}'):
         check_dataset_files(dataset)
+
+
+def test_info_file_of_the_wrong_version_is_named(nus, tmp_path):
+    import mmengine
+
+    from sparsevit.models.bevdet import NuScenesV2Dataset
+    v1 = tmp_path / 'nuscenes_infos_val_v1.pkl'
+    mmengine.dump(dict(infos=[], metadata=dict(version='v1.0-mini')), str(v1))
+    init_default_scope('mmdet3d')
+    with pytest.raises(ValueError, match=rf'{v1} is not a v2 info file .*update_infos_to_v2'):
+        NuScenesV2Dataset(data_root=str(nus), ann_file=str(v1), pipeline=[],
+                          modality=dict(use_camera=True, use_lidar=False))
+
+
+def test_command_line_tool(tmp_path):
+    import subprocess
+    import sys
+    tool = Path(__file__).parents[2] / 'tools' / 'dataset_converters' / 'generate_demo_nuscenes.py'
+    result = subprocess.run([sys.executable, str(tool), str(tmp_path / 'nus'),
+                             '--samples-per-scene', '2', '--objects-per-scene', '3',
+                             '--size', '64', '112'], check=True, capture_output=True, text=True)
+    assert '16 train / 4 val samples' in result.stdout
+    assert (tmp_path / 'nus' / 'nuscenes_infos_val.pkl').is_file()
+
+
+@pytest.mark.parametrize('kwargs, message', [
+    (dict(samples_per_scene=1), 'samples_per_scene must be >= 2'),
+    (dict(image_size=(16, 64)), r'image_size must be \(height, width\), each >= 32'),
+])
+def test_bad_arguments(tmp_path, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        generate_nuscenes(tmp_path, **kwargs)

@@ -40,6 +40,18 @@ class SparsityRecorderHook(Hook):
                 json.dumps(dict(train=self.train, test=self.test)))
 
 
+def recorded_saa_hooks(record: Path, seed: int) -> str:
+    """A ``custom_hooks`` line: data check, SAA seeded with ``seed``, recorder to ``record``."""
+    return (f"custom_hooks = [dict(type='DataFilesCheckHook'), "
+            f"dict(type='SparsityAdaptationHook', seed={seed}), "
+            f"dict(type='SparsityRecorderHook', out_file={str(record)!r})]\n")
+
+
+def read_record(record: Path, rank: int = 0) -> dict:
+    """What :class:`SparsityRecorderHook` wrote to ``record`` on ``rank``: train and test lists."""
+    return json.loads(Path(f'{record}.rank{rank}').read_text())
+
+
 def mask_rcnn_demo_config(path: Path, base: str, data_root: Path, max_iters: int = 4,
                           extra: str = '') -> Path:
     """A child config of ``base`` that trains and tests on the generated demo COCO data."""
@@ -156,3 +168,60 @@ def mim_train_and_test(package: str, config: Path, work_dir: Path,
                               capture_output=True, text=True)
         outputs.append(done.stdout + done.stderr)
     return outputs[0], outputs[1]
+
+
+def nuscenes_demo_config(path: Path, base: str, data_root: Path, max_iters: int = 3,
+                         extra: str = '') -> Path:
+    """A child of ``base`` (under configs/): a tiny BEVDet on generated 90x160 nuScenes data."""
+    path.write_text(f'''
+_base_ = {str(REPO / 'configs' / base)!r}
+custom_imports = dict(imports=['sparsevit', 'sparsevit.models.bevdet'],
+                      allow_failed_imports=False)
+data_root = {str(data_root) + '/'!r}
+image_size = (64, 176)
+class_names = {{{{_base_.class_names}}}}
+point_cloud_range = {{{{_base_.point_cloud_range}}}}
+meta_keys = {{{{_base_.meta_keys}}}}
+metainfo = dict(classes=class_names, version='v1.0-mini')
+load_from = None
+model = dict(
+    img_backbone=dict(init_cfg=None, convert_weights=False, embed_dims=24, depths=(2, 2, 2, 2),
+                      num_heads=(1, 2, 4, 8), window_size=4),
+    img_neck=dict(in_channels=(96, 192), out_channels=32),
+    view_transformer=dict(in_channels=32, out_channels=16, image_size=image_size),
+    bev_backbone=dict(in_channels=16, channels=(32, 64, 128)),
+    bev_neck=dict(in_channels=(32, 128), mid_channels=64, out_channels=32),
+    bbox_head=dict(in_channels=32, share_conv_channel=32,
+                   bbox_coder=dict(max_num=100, score_threshold=0.05)),
+    test_cfg=dict(max_per_img=100, score_threshold=0.05, pre_max_size=200, post_max_size=50))
+image_aug = dict(type='MultiViewImageAug', final_size=image_size, resize_range=(0.9, 1.1),
+                 bottom_crop=(0.0, 0.1), flip_prob=0.5, rotate_range=(-5.4, 5.4))
+train_pipeline = [
+    dict(type='LoadMultiViewImageFromFiles', to_float32=True, num_views=6),
+    image_aug,
+    dict(type='LoadAnnotations3D', with_bbox_3d=True, with_label_3d=True),
+    dict(type='BEVAug'),
+    dict(type='ObjectRangeFilter', point_cloud_range=point_cloud_range),
+    dict(type='ObjectNameFilter', classes=class_names),
+    dict(type='Pack3DDetInputs', keys=['img', 'gt_bboxes_3d', 'gt_labels_3d'],
+         meta_keys=meta_keys),
+]
+test_pipeline = [
+    dict(type='LoadMultiViewImageFromFiles', to_float32=True, num_views=6),
+    dict(image_aug, test_mode=True),
+    dict(type='BEVAug', test_mode=True),
+    dict(type='Pack3DDetInputs', keys=['img'], meta_keys=meta_keys),
+]
+train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
+                        dataset=dict(data_root=data_root, metainfo=metainfo,
+                                     pipeline=train_pipeline))
+val_dataloader = dict(batch_size=1, num_workers=0, persistent_workers=False,
+                      dataset=dict(data_root=data_root, metainfo=metainfo,
+                                   pipeline=test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(data_root=data_root, ann_file=data_root + 'nuscenes_infos_val.pkl')
+test_evaluator = val_evaluator
+{_short_schedule(max_iters)}
+{extra}
+''')
+    return path

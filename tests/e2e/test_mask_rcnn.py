@@ -17,7 +17,8 @@ from sparsevit.presets import REFERENCE_CONFIGS
 
 from ..helpers import free_port
 from ..helpers import load_tool as tool
-from .helpers import distributed_worker, mask_rcnn_demo_config, mim_train_and_test
+from .helpers import (distributed_worker, mask_rcnn_demo_config, mim_train_and_test, read_record,
+                      recorded_saa_hooks)
 
 SAA = 'mask-rcnn_sparse-swin-t-p4-w7_fpn_saa-1x_coco.py'
 SEARCHED = REFERENCE_CONFIGS['searched-0.6']
@@ -38,17 +39,15 @@ def coco(tmp_path_factory):
 
 
 def saa_config(tmp_path, coco, record, max_iters=4):
-    hooks = (f"custom_hooks = [dict(type='DataFilesCheckHook'), "
-             f"dict(type='SparsityAdaptationHook', seed=3), "
-             f"dict(type='SparsityRecorderHook', out_file={str(record)!r})]\n")
-    return mask_rcnn_demo_config(tmp_path / f'saa_{max_iters}.py', SAA, coco, max_iters, hooks)
+    return mask_rcnn_demo_config(tmp_path / f'saa_{max_iters}.py', SAA, coco, max_iters,
+                                 recorded_saa_hooks(record, seed=3))
 
 
 def test_saa_train_resume_and_test_with_a_searched_configuration(tmp_path, coco):
     work_dir = tmp_path / 'work'
     record = tmp_path / 'record'
     tool('train').main([str(saa_config(tmp_path, coco, record)), '--work-dir', str(work_dir)])
-    first = json.loads((tmp_path / 'record.rank0').read_text())['train']
+    first = read_record(record)['train']
     assert [it for it, _ in first] == [0, 1, 2, 3]
     configs = [config for _, config in first]
     assert configs == expected_samples(3, range(4))  # sampled by the hook's seeded sequence
@@ -58,7 +57,7 @@ def test_saa_train_resume_and_test_with_a_searched_configuration(tmp_path, coco)
     # resume from the last checkpoint and continue the same sequence of configurations
     tool('train').main([str(saa_config(tmp_path, coco, record, max_iters=6)),
                         '--work-dir', str(work_dir), '--resume'])
-    resumed = json.loads((tmp_path / 'record.rank0').read_text())['train']
+    resumed = read_record(record)['train']
     assert [it for it, _ in resumed] == [4, 5]
     assert [c for _, c in resumed] == expected_samples(3, [4, 5])
 
@@ -68,7 +67,7 @@ def test_saa_train_resume_and_test_with_a_searched_configuration(tmp_path, coco)
                                  '--sparsity', json.dumps(SEARCHED)])
     for key in ('coco/bbox_mAP', 'coco/bbox_mAP_50', 'coco/segm_mAP', 'coco/segm_mAP_50'):
         assert 0.0 <= metrics[key] <= 1.0
-    tested = json.loads((tmp_path / 'record.rank0').read_text())['test']
+    tested = read_record(record)['test']
     assert tested == [SEARCHED] * 4  # 4 val images, batch 1
 
 
@@ -77,8 +76,8 @@ def test_two_processes_train_the_same_configuration_each_iteration(tmp_path, coc
     record = tmp_path / 'ddp'
     mp.spawn(distributed_worker, args=(2, str(config), str(tmp_path / 'work'), free_port(),
                                        str(record)), nprocs=2, join=True)
-    rank0 = json.loads((tmp_path / 'ddp.rank0').read_text())['train']
-    rank1 = json.loads((tmp_path / 'ddp.rank1').read_text())['train']
+    rank0 = read_record(record)['train']
+    rank1 = read_record(record, rank=1)['train']
     assert [it for it, _ in rank0] == [0, 1, 2]
     assert rank0 == rank1  # rank 1's own sampler was seeded differently: the broadcast won
     assert [c for _, c in rank0] == expected_samples(1, range(3))

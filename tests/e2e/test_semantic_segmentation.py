@@ -17,7 +17,8 @@ from sparsevit.presets import REFERENCE_CONFIGS
 
 from ..helpers import free_port
 from ..helpers import load_tool as tool
-from .helpers import cityscapes_demo_config, distributed_worker, mim_train_and_test
+from .helpers import (cityscapes_demo_config, distributed_worker, mim_train_and_test, read_record,
+                      recorded_saa_hooks)
 
 UPERNET_SAA = 'upernet/upernet_sparse-swin-t-p4-w7_4xb2-saa-30k_cityscapes-512x1024.py'
 MASK2FORMER = 'mask2former/mask2former_sparse-swin-t_8xb2-90k_cityscapes-512x1024.py'
@@ -36,12 +37,10 @@ def cityscapes(tmp_path_factory):
 def upernet_saa(cityscapes, tmp_path_factory):
     """An SAA-trained UperNet checkpoint, its config and the recorded sparsity per iteration."""
     root = tmp_path_factory.mktemp('upernet')
-    hooks = (f"custom_hooks = [dict(type='DataFilesCheckHook'), "
-             f"dict(type='SparsityAdaptationHook', seed=5), "
-             f"dict(type='SparsityRecorderHook', out_file={str(root / 'record')!r})]\n")
-    config = cityscapes_demo_config(root / 'saa.py', UPERNET_SAA, cityscapes, 3, hooks)
+    config = cityscapes_demo_config(root / 'saa.py', UPERNET_SAA, cityscapes, 3,
+                                    recorded_saa_hooks(root / 'record', seed=5))
     tool('train').main([str(config), '--work-dir', str(root / 'work')])
-    record = json.loads((root / 'record.rank0').read_text())
+    record = read_record(root / 'record')
     return config, root / 'work' / 'iter_3.pth', record
 
 
@@ -58,7 +57,7 @@ def test_test_with_a_fixed_configuration_reports_miou(upernet_saa, tmp_path):
                                  '--sparsity', json.dumps(SEARCHED)])
     assert set(metrics) >= {'aAcc', 'mIoU', 'mAcc'}
     assert 0.0 <= metrics['mIoU'] <= 100.0
-    tested = json.loads(Path(f'{config.parent / "record"}.rank0').read_text())['test']
+    tested = read_record(config.parent / 'record')['test']
     assert tested == [SEARCHED] * 2  # 2 val images, batch 1
 
 
@@ -111,8 +110,8 @@ def test_two_processes_train_upernet_with_the_same_configuration(cityscapes, tmp
     config = cityscapes_demo_config(tmp_path / 'ddp.py', UPERNET_SAA, cityscapes, max_iters=2)
     mp.spawn(distributed_worker, args=(2, str(config), str(tmp_path / 'work'), free_port(),
                                        str(tmp_path / 'ddp')), nprocs=2, join=True)
-    rank0 = json.loads((tmp_path / 'ddp.rank0').read_text())['train']
-    rank1 = json.loads((tmp_path / 'ddp.rank1').read_text())['train']
+    rank0 = read_record(tmp_path / 'ddp')['train']
+    rank1 = read_record(tmp_path / 'ddp', rank=1)['train']
     assert [it for it, _ in rank0] == [0, 1] and rank0 == rank1
 
 

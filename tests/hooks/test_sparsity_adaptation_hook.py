@@ -39,8 +39,10 @@ class CountMetric(BaseMetric):
 
 
 def run(tmp_path, hook, sparsity=None, iters=3, **kwargs):
-    loader = lambda: DataLoader([torch.randn(3, 64, 64) for _ in range(4)], batch_size=2,
-                                collate_fn=lambda batch: dict(inputs=batch))
+    def loader() -> DataLoader:
+        return DataLoader([torch.randn(3, 64, 64) for _ in range(4)], batch_size=2,
+                          collate_fn=lambda batch: dict(inputs=batch))
+
     runner = Runner(
         model=TinySparseModel(sparsity), work_dir=str(tmp_path), train_dataloader=loader(),
         val_dataloader=loader(), val_evaluator=[CountMetric()], val_cfg=dict(),

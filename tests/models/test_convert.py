@@ -249,8 +249,8 @@ def test_timm_weights_reproduce_timm_stage_outputs(timm_state, images, reference
     assert_same_stage_outputs(our_stage_outputs(backbone, images), reference)
 
 
-def test_last_stage_at_224_differs_from_timm_default_only_by_the_shift(timm_swin, timm_state,
-                                                                        images):
+def test_last_stage_at_224_differs_from_timm_default_only_by_the_shift(
+        timm_swin, timm_state, images):
     """Documents mmdet's behaviour: a 7 x 7 map with window 7 is still shifted (timm: not)."""
     backbone = load_converted(convert_swin_state_dict(timm_state))
     ours = our_stage_outputs(backbone, images)
@@ -298,6 +298,7 @@ def test_convert_weights_in_init_cfg_loads_either_layout(tmp_path, timm_swin, ti
     torch.save({'model': state}, tmp_path / f'{layout}.pth')
     backbone = SparseSwinTransformer(
         embed_dims=96, depths=(2, 2, 6, 2), num_heads=(3, 6, 12, 24), window_size=7,
-        convert_weights=True, init_cfg=dict(type='Pretrained', checkpoint=str(tmp_path / f'{layout}.pth')))
+        convert_weights=True,
+        init_cfg=dict(type='Pretrained', checkpoint=str(tmp_path / f'{layout}.pth')))
     backbone.init_weights()
     assert_same_stage_outputs(our_stage_outputs(backbone.eval(), images), reference)

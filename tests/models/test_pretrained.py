@@ -82,7 +82,8 @@ def test_checkpoint_missing_parameters_is_rejected(tmp_path, tiny_swin_kwargs):
 def test_checkpoint_of_another_size_is_rejected(tmp_path, tiny_swin_kwargs):
     torch.save(SwinTransformer(**dict(tiny_swin_kwargs, embed_dims=32)).state_dict(),
                tmp_path / 'wide.pth')
-    with pytest.raises(RuntimeError, match=r'(?s)wide.pth does not fit SparseSwinTransformer.*size mismatch'):
+    with pytest.raises(RuntimeError,
+                       match=r'(?s)wide.pth does not fit SparseSwinTransformer.*size mismatch'):
         build(tiny_swin_kwargs, tmp_path / 'wide.pth')
 
 

@@ -23,7 +23,8 @@ def test_builds_from_a_config_dict_under_each_scope(scope, tiny_swin_kwargs):
 def test_mmseg_upernet_with_the_sparse_backbone(tmp_path):
     path = tmp_path / 'upernet_sparse.py'
     path.write_text(
-        "_base_ = 'mmseg::swin/swin-tiny-patch4-window7-in1k-pre_upernet_8xb2-160k_ade20k-512x512.py'\n"
+        "_base_ = 'mmseg::swin/"
+        "swin-tiny-patch4-window7-in1k-pre_upernet_8xb2-160k_ade20k-512x512.py'\n"
         "custom_imports = dict(imports=['sparsevit'], allow_failed_imports=False)\n"
         "model = dict(backbone=dict(type='SparseSwinTransformer', init_cfg=None,\n"
         "                           sparsity=[0.5, 0, [0.2, 0.2, 0.4, 0.4, 0.4, 0.4], 0]))\n")
@@ -39,6 +40,7 @@ def test_mmseg_upernet_with_the_sparse_backbone(tmp_path):
 
 def test_invalid_sparsity_in_a_config_stops_the_build(tiny_swin_kwargs):
     from mmdet.registry import MODELS
+
     from sparsevit import SparsityError
     init_default_scope('mmdet')
     with pytest.raises(SparsityError, match=r'stage 2 decreases with depth: block 1 has 0.1'):

@@ -17,8 +17,7 @@ __version__ = '0.1.0'
 allow_mmengine_checkpoints()
 
 __all__ = [
-    'DEFAULT_CHOICES', 'DataFilesCheckHook', 'Gene', 'SearchSpace', 'SparseSwinTransformer', 'SparsityAdaptationHook',
-    'SparsityError',
-    'allow_mmengine_checkpoints', 'get_search_space', 'get_sparsity', 'set_sparsity',
-    'sparse_backbones'
+    'DEFAULT_CHOICES', 'DataFilesCheckHook', 'Gene', 'SearchSpace', 'SparseSwinTransformer',
+    'SparsityAdaptationHook', 'SparsityError', 'allow_mmengine_checkpoints', 'get_search_space',
+    'get_sparsity', 'set_sparsity', 'sparse_backbones'
 ]

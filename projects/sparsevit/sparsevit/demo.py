@@ -10,12 +10,14 @@ import json
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Optional
+
 import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
 from .datasets import generate_coco
-from .search import EvolutionSettings
+from .search import Candidate, EvolutionSettings
 from .search.driver import run_search, write_outputs
 from .search.log import SearchLog
 from .search.task import LatencyProtocol, TaskEvaluator
@@ -131,10 +133,13 @@ def run_demo(plan: DemoPlan = DemoPlan()) -> dict:
         checkpoint=str(saa_ckpt), band=list(band), metric=METRIC, latency=protocol.to_dict(),
         **settings.__dict__))
     line = ProgressLine()
-    result = run_search(saa, space, settings, band, log, lambda done, total, best: line.update(
-        f'search: {done}/{total} proposals, ' + ('none in the band yet' if best is None else
-                                                f'best {METRIC} {best.metric:.3f} at '
-                                                f'{best.latency_ms:.2f} ms')))
+
+    def progress(done: int, total: int, best: Optional[Candidate]) -> None:
+        found = ('none in the band yet' if best is None else
+                 f'best {METRIC} {best.metric:.3f} at {best.latency_ms:.2f} ms')
+        line.update(f'search: {done}/{total} proposals, {found}')
+
+    result = run_search(saa, space, settings, band, log, progress)
     line.close(f'search: {result.proposals} proposals, {len(result.candidates)} measured')
     if result.best is None:
         raise RuntimeError(f'no configuration met the band {band} ms; raise the budget')
@@ -179,7 +184,8 @@ def run_demo(plan: DemoPlan = DemoPlan()) -> dict:
                    accuracy_loss_at_searched=dict(dense_trained=loss_dense, saa=loss_saa),
                    files=dict(search_plot=str(files['search.png']),
                               windows=str(work / 'windows.png'),
-                              finetune_config=str(files['config']), summary=str(work / 'summary.json')))
+                              finetune_config=str(files['config']),
+                              summary=str(work / 'summary.json')))
     dump_json(summary, work / 'summary.json')
     print('\n' + _table(rows))
     print(f'\nFrom its own dense accuracy to the searched configuration, the dense-trained model '

@@ -5,8 +5,7 @@ from math import comb
 from typing import Sequence
 
 from .sparsity import (BlockRatios, SparsityError, SparsityLike, StageSparsity, check_ratio,
-                       compact_sparsity, gene_blocks, normalize_sparsity,
-                       sparsity_to_genes)
+                       compact_sparsity, gene_blocks, normalize_sparsity, sparsity_to_genes)
 
 DEFAULT_CHOICES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
 

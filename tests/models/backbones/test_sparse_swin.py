@@ -73,7 +73,8 @@ def test_sparsity_attribute_validates_and_reads_back(tiny_swin_kwargs):
 
 def test_wrong_image_shape_is_reported(tiny_swin_kwargs):
     backbone = SparseSwinTransformer(**tiny_swin_kwargs)
-    with pytest.raises(ValueError, match=r'expects images of shape \(B, 3, H, W\), got \(3, 64, 64\)'):
+    with pytest.raises(ValueError,
+                       match=r'expects images of shape \(B, 3, H, W\), got \(3, 64, 64\)'):
         backbone(torch.randn(3, 64, 64))
     with pytest.raises(ValueError, match=r'got \(1, 1, 64, 64\)'):
         backbone(torch.randn(1, 1, 64, 64))

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from sparsevit.models.bevdet.geometry import image_view_affine
+from sparsevit.camera_geometry import image_view_affine
 from sparsevit.models.bevdet.view_transformer import LiftSplatViewTransformer
 
 IMAGE = (256, 704)  # network input (H, W)
@@ -124,7 +124,8 @@ def test_forward_from_image_features_with_gradients():
     cam2img = torch.tensor(K, dtype=torch.float32).expand(2, 6, 3, 3)
     cam2lidar = torch.eye(4).expand(2, 6, 4, 4).clone()
     cam2lidar[..., :3, :3] = torch.tensor(R, dtype=torch.float32)
-    bev = vt(features, cam2img, cam2lidar, torch.eye(3).expand(2, 6, 3, 3), torch.eye(3).expand(2, 3, 3))
+    bev = vt(features, cam2img, cam2lidar, torch.eye(3).expand(2, 6, 3, 3),
+             torch.eye(3).expand(2, 3, 3))
     assert bev.shape == (2, 4, 128, 128)
     bev.sum().backward()
     assert features.grad.abs().sum() > 0 and vt.depth_net.weight.grad.abs().sum() > 0

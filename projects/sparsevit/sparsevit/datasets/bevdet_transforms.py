@@ -13,7 +13,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmdet3d.registry import TRANSFORMS
 
-from ..models.bevdet.geometry import image_view_affine
+from ..camera_geometry import image_view_affine
 
 
 @TRANSFORMS.register_module()

@@ -25,7 +25,8 @@ def extract_backbone_state(checkpoint: dict,
         return convert_swin_state_dict(checkpoint)
     state = backbone_only(unwrap_state_dict(checkpoint))
     # index buffers are a function of the window size: the backbone's own are right
-    return OrderedDict((k, v) for k, v in state.items() if not k.endswith('relative_position_index'))
+    return OrderedDict(
+        (k, v) for k, v in state.items() if not k.endswith('relative_position_index'))
 
 
 def _resize_bias_tables(state: dict, target: dict, logger: logging.Logger) -> None:

@@ -92,7 +92,8 @@ def run_search(task: Task, space: SearchSpace, settings: EvolutionSettings,
 def finetune_config_text(base: str, checkpoint: str, backbone_key: str, sparsity,
                          drop_saa_hook_from: Optional[Config], note: str) -> str:
     """A config that fine-tunes ``sparsity`` starting from ``checkpoint``."""
-    lines = [f'# {note}', f'_base_ = {osp.abspath(base)!r}', f'load_from = {osp.abspath(checkpoint)!r}',
+    lines = [f'# {note}', f'_base_ = {osp.abspath(base)!r}',
+             f'load_from = {osp.abspath(checkpoint)!r}',
              f'model = dict({backbone_key}=dict(sparsity={sparsity!r}))']
     if drop_saa_hook_from is not None:  # the SAA config itself: keep its hooks but SAA
         hooks = [h.to_dict() if hasattr(h, 'to_dict') else dict(h)

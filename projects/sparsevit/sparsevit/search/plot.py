@@ -18,7 +18,8 @@ def plot_search(candidates: Sequence[Candidate], front: Sequence[Candidate], bes
     feasible = [c for c in candidates if c.feasible]
     rejected = [c.latency_ms for c in candidates if not c.feasible]
     fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
-    ax.axvspan(*band, color='tab:green', alpha=0.08, label=f'latency band {band[0]:g}-{band[1]:g} ms')
+    ax.axvspan(*band, color='tab:green', alpha=0.08,
+               label=f'latency band {band[0]:g}-{band[1]:g} ms')
     ax.scatter([c.latency_ms for c in feasible], [c.metric for c in feasible], s=14,
                color='tab:blue', alpha=0.6, label=f'evaluated ({len(feasible)})')
     ax.step([c.latency_ms for c in front], [c.metric for c in front], where='post',

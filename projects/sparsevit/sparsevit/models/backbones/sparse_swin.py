@@ -6,7 +6,8 @@ from mmengine.logging import MMLogger
 from mmengine.registry import MODELS
 from torch import Tensor
 
-from ...sparsity import BlockRatios, SparsityLike, StageSparsity, compact_sparsity, normalize_sparsity
+from ...sparsity import (BlockRatios, SparsityLike, StageSparsity, compact_sparsity,
+                         normalize_sparsity)
 from ..pretrained import load_swin_pretrained
 from .sparse_stage import forward_stage
 

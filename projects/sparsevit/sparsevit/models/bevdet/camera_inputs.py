@@ -34,7 +34,8 @@ def _camera_field(meta: dict, key: str, num_cameras: int) -> Optional[np.ndarray
 
 def camera_geometry(metas: Sequence[dict], num_cameras: int,
                     device: torch.device) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """``cam2img (B, N, 3, 3)``, ``cam2lidar (B, N, 4, 4)``, ``img_aug (B, N, 3, 3)``, ``bev_aug (B, 3, 3)``.
+    """``cam2img (B, N, 3, 3)``, ``cam2lidar (B, N, 4, 4)``, ``img_aug (B, N, 3, 3)`` and
+    ``bev_aug (B, 3, 3)``.
 
     ``img_aug_matrix`` (image-view augmentation) and ``bev_aug_matrix`` default
     to the identity; ``cam2img`` and ``lidar2cam`` are required.

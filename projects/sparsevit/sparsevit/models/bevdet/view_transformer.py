@@ -7,7 +7,7 @@ from mmengine.model import BaseModule
 from mmengine.registry import MODELS
 from torch import Tensor, nn
 
-from .geometry import frustum, frustum_points
+from ...camera_geometry import frustum, frustum_points
 
 CACHED_GEOMETRIES = 4
 

@@ -1,0 +1,61 @@
+"""BEVDet-Tiny (small widths) with the sparse Swin, end to end on generated nuScenes data (CPU).
+
+SAA training through tools/train.py, checkpoint, test with a fixed configuration
+through tools/test.py (mmdet3d's NuScenesDataset and the devkit's NuScenesMetric),
+and the search with NDS as fitness.
+"""
+import json
+from pathlib import Path
+
+import pytest
+
+from sparsevit.datasets.synthetic_nuscenes import generate_nuscenes, write_nuscenes_infos
+
+from ..helpers import load_tool as tool
+from .helpers import nuscenes_demo_config, read_record, recorded_saa_hooks
+
+SAA = 'bevdet/bevdet-tiny_sparse-swin_saa_nus.py'
+SEARCHED = [0.6, 0.0, [0.2, 0.4], 0.0]  # the tiny test backbone has depths 2-2-2-2
+NDS = 'NuScenes metric/pred_instances_3d_NuScenes/NDS'
+MAP = 'NuScenes metric/pred_instances_3d_NuScenes/mAP'
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope='module')
+def bevdet_saa(tmp_path_factory):
+    root = tmp_path_factory.mktemp('bevdet')
+    generate_nuscenes(root / 'nuscenes', samples_per_scene=2, objects_per_scene=8,
+                      image_size=(90, 160))
+    write_nuscenes_infos(root / 'nuscenes')
+    config = nuscenes_demo_config(root / 'saa.py', SAA, root / 'nuscenes', 3,
+                                  recorded_saa_hooks(root / 'record', seed=2))
+    tool('train').main([str(config), '--work-dir', str(root / 'work')])
+    record = read_record(root / 'record')
+    return config, root / 'work' / 'iter_3.pth', record
+
+
+def test_saa_training_samples_a_configuration_per_iteration(bevdet_saa):
+    _, checkpoint, record = bevdet_saa
+    assert checkpoint.is_file()
+    assert [it for it, _ in record['train']] == [0, 1, 2]
+    assert len({json.dumps(c) for _, c in record['train']}) > 1
+
+
+def test_test_with_a_fixed_configuration_reports_nds_and_map(bevdet_saa, tmp_path):
+    config, checkpoint, _ = bevdet_saa
+    metrics = tool('test').main([str(config), str(checkpoint), '--work-dir', str(tmp_path),
+                                 '--sparsity', json.dumps(SEARCHED)])
+    assert 0.0 <= metrics[NDS] <= 1.0 and 0.0 <= metrics[MAP] <= 1.0
+    tested = read_record(config.parent / 'record')['test']
+    assert tested == [SEARCHED] * 4  # 2 val scenes x 2 key frames, batch 1
+
+
+def test_search_with_nds_as_fitness(bevdet_saa, tmp_path):
+    config, checkpoint, _ = bevdet_saa
+    files = tool('search').main([
+        str(config), str(checkpoint), '--latency-min', '0', '--latency-max', '100000',
+        '--work-dir', str(tmp_path), '--population', '3', '--parents', '2', '--budget', '4',
+        '--latency-batch', '6', '--latency-shape', '64', '176', '--latency-warmup', '1',
+        '--latency-runs', '2'])
+    best = json.loads(Path(files['best.json']).read_text())
+    assert best['metric_key'] == NDS and 0.0 <= best['metric'] <= 1.0
