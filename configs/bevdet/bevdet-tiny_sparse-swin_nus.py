@@ -37,7 +37,7 @@ model = dict(
     bev_neck=dict(type='BEVFusionNeck', in_channels=(128, 512), mid_channels=512,
                   out_channels=256),
     bbox_head=dict(
-        type='CenterHead', in_channels=256, tasks=tasks,
+        type='BEVDetCenterHead', in_channels=256, tasks=tasks,
         common_heads=dict(reg=(2, 2), height=(1, 2), dim=(3, 2), rot=(2, 2), vel=(2, 2)),
         share_conv_channel=64,
         bbox_coder=dict(type='CenterPointBBoxCoder', pc_range=point_cloud_range[:2],
@@ -51,12 +51,16 @@ model = dict(
     train_cfg=dict(point_cloud_range=point_cloud_range, grid_size=[1024, 1024, 40],
                    voxel_size=voxel_size, out_size_factor=8, dense_reg=1, gaussian_overlap=0.1,
                    max_objs=500, min_radius=2, code_weights=[1.0] * 8 + [0.2, 0.2]),
-    # CenterHead's rotated NMS on every task (BEVDet's per-task scaled NMS is not used)
+    # BEVDet-Tiny's test-time NMS per task group: circle NMS for barriers, Scale-NMS (box
+    # sizes rescaled per class before the rotated NMS) for the others
     test_cfg=dict(pc_range=point_cloud_range[:2],
                   post_center_limit_range=[-61.2, -61.2, -10.0, 61.2, 61.2, 10.0],
                   max_per_img=500, max_pool_nms=False, min_radius=[4, 12, 10, 1, 0.85, 0.175],
                   score_threshold=0.1, out_size_factor=8, voxel_size=voxel_size[:2],
-                  nms_type='rotate', pre_max_size=1000, post_max_size=83, nms_thr=0.2))
+                  pre_max_size=1000, post_max_size=83,
+                  nms_type=['rotate', 'rotate', 'rotate', 'circle', 'rotate', 'rotate'],
+                  nms_thr=[0.2, 0.2, 0.2, 0.2, 0.2, 0.5],
+                  nms_rescale_factor=[1.0, [0.7, 0.7], [0.4, 0.55], 1.1, [1.0, 1.0], [4.5, 9.0]]))
 
 dataset_type = 'NuScenesV2Dataset'  # mmdet3d's NuScenesDataset; names v1 info files
 data_root = 'data/nuscenes/'

@@ -34,6 +34,9 @@ def test_dense_config_is_bevdet_tiny():
     assert model.view_transformer.grid.size == (128, 128, 1)
     assert model.view_transformer.num_depths == 59 and model.view_transformer.bev_channels == 64
     assert len(model.bbox_head.task_heads) == 6
+    nms = model.bbox_head.task_nms  # BEVDet's: circle NMS for barriers, Scale-NMS elsewhere
+    assert [n['type'] for n in nms] == ['rotate'] * 3 + ['circle'] + ['rotate'] * 2
+    assert nms[5] == dict(type='rotate', thr=0.5, factors=[4.5, 9.0])
     assert [t.type for t in cfg.train_dataloader.dataset.pipeline][:2] == [
         'LoadMultiViewImageFromFiles', 'MultiViewImageAug']
     assert cfg.val_evaluator.type == 'NuScenesMetric'

@@ -8,11 +8,12 @@ from ...datasets.nuscenes_infos import NuScenesV2Dataset
 from .bev_encoder import BEVResNet
 from .bevdet import BEVDet
 from .camera_inputs import camera_geometry
+from .center_head import BEVDetCenterHead
 from .necks import BEVFusionNeck, ImageFusionNeck
 from .view_transformer import BEVGrid, LiftSplatViewTransformer
 
 __all__ = [
-    'BEVAug', 'BEVDet', 'BEVFusionNeck', 'BEVGrid', 'BEVResNet', 'ImageFusionNeck',
-    'LiftSplatViewTransformer', 'MultiViewImageAug', 'NuScenesV2Dataset', 'camera_geometry',
-    'frustum', 'frustum_points', 'image_view_affine'
+    'BEVAug', 'BEVDet', 'BEVDetCenterHead', 'BEVFusionNeck', 'BEVGrid', 'BEVResNet',
+    'ImageFusionNeck', 'LiftSplatViewTransformer', 'MultiViewImageAug', 'NuScenesV2Dataset',
+    'camera_geometry', 'frustum', 'frustum_points', 'image_view_affine'
 ]

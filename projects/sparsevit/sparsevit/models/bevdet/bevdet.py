@@ -16,9 +16,9 @@ class BEVDet(Base3DDetector):
     ``img_backbone`` (a sparse Swin: windows are selected per camera image) ->
     ``img_neck`` -> ``view_transformer`` (Lift-Splat into the LiDAR-frame BEV
     grid) -> ``bev_backbone`` -> ``bev_neck`` -> ``bbox_head`` (mmdet3d's
-    ``CenterHead``). Inputs are ``inputs['imgs']`` of ``(B, N, 3, H, W)`` and,
-    per sample, the camera parameters ``cam2img``, ``lidar2cam``,
-    ``img_aug_matrix`` and ``bev_aug_matrix`` in the metainfo.
+    ``CenterHead`` or ``BEVDetCenterHead``). Inputs are ``inputs['imgs']`` of
+    ``(B, N, 3, H, W)`` and, per sample, the camera parameters ``cam2img``,
+    ``lidar2cam``, ``img_aug_matrix`` and ``bev_aug_matrix`` in the metainfo.
     """
 
     def __init__(self, img_backbone: dict, img_neck: dict, view_transformer: dict,
