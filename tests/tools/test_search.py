@@ -80,8 +80,9 @@ def test_outputs_of_a_search(reference):
 def test_band_is_honoured(saa, reference, tmp_path):
     config, checkpoint = saa
     lines = (reference[0] / 'search_log.jsonl').read_text().splitlines()[1:]
-    latencies = sorted(json.loads(line)['latency_ms'] for line in lines)
-    limit = latencies[len(latencies) // 2]  # about half the space is slower
+    latencies = [json.loads(line)['latency_ms'] for line in lines]
+    # halfway between the fastest and the slowest measured: a margin for timing noise both ways
+    limit = (min(latencies) + max(latencies)) / 2
     tool('search').main([str(config), str(checkpoint), '--latency-min', '0', '--latency-max',
                          str(limit), *FAST, '--work-dir', str(tmp_path)])
     records = [json.loads(line) for line in
