@@ -112,9 +112,12 @@ def test_missing_camera_image_is_named(nus, tmp_path):
     broken = tmp_path / 'nuscenes'
     shutil.copytree(nus, broken)
     dataset = val_dataset(broken)
-    victim = Path(dataset.get_data_info(1)['images']['CAM_BACK_LEFT']['img_path'])
+    info = dataset.get_data_info(1)
+    victim = Path(info['images']['CAM_BACK_LEFT']['img_path'])
     victim.unlink()
-    with pytest.raises(FileNotFoundError, match=rf'NuScenesDataset: 1 files .*{victim.name}'):
+    with pytest.raises(FileNotFoundError,
+                       match=rf"NuScenesDataset: 1 files .*{victim.name} "
+                             rf"\(sample {info['token']}, images.CAM_BACK_LEFT.img_path\)"):
         check_dataset_files(dataset)
 
 

@@ -29,7 +29,8 @@ def test_missing_images_are_named(coco):
     images[0].unlink()
     images[3].unlink()
     with pytest.raises(FileNotFoundError, match=rf'CocoDataset: 2 files listed by .*instances_'
-                       rf'train2017.json are missing: .*{images[0].name}, .*{images[3].name}'):
+                       rf'train2017.json are missing: .*{images[0].name} \(sample 0, img_path\), '
+                       rf'.*{images[3].name} \(sample 3, img_path\)'):
         check_dataset_files(dataset(coco))
 
 

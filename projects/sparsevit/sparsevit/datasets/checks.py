@@ -39,14 +39,20 @@ def missing_files(paths: Iterable[Union[str, Path]]) -> list[str]:
     return missing
 
 
-def _data_files(info: dict) -> Iterator[str]:
-    """Files one parsed sample of an mmdet / mmseg / mmdet3d dataset points to."""
+def _data_files(info: dict) -> Iterator[tuple[str, str]]:
+    """``(field, path)`` of the files one parsed sample of an mmdet / mmseg / mmdet3d dataset
+    points to."""
     for key in ('img_path', 'seg_map_path'):
         if info.get(key):
-            yield info[key]
-    for view in (info.get('images') or {}).values():  # multi-camera samples (mmdet3d)
+            yield key, info[key]
+    for camera, view in (info.get('images') or {}).items():  # multi-camera samples (mmdet3d)
         if isinstance(view, dict) and view.get('img_path'):
-            yield view['img_path']
+            yield f'images.{camera}.img_path', view['img_path']
+
+
+def _sample_name(info: dict, index: int) -> str:
+    """How an error names a sample: its nuScenes token where it has one, else its index."""
+    return f"sample {info['token']}" if info.get('token') else f'sample {index}'
 
 
 def check_dataset_files(dataset) -> None:
@@ -69,11 +75,15 @@ def check_dataset_files(dataset) -> None:
                          f'{unknown}; its categories are {known}')
     if len(dataset) == 0:
         raise ValueError(f'{name}: no samples in {source} (after filtering)')
-    infos = (dataset.get_data_info(i) for i in range(len(dataset)))
-    missing = missing_files(path for info in infos for path in _data_files(info))
+    where = {}  # path -> the sample and field that list it
+    for i in range(len(dataset)):
+        info = dataset.get_data_info(i)
+        for field, path in _data_files(info):
+            where.setdefault(str(path), f'{_sample_name(info, i)}, {field}')
+    missing = missing_files(where)
     if missing:
         raise FileNotFoundError(f'{name}: {len(missing)} files listed by {source} are missing: '
-                                f'{_shortened(missing)}')
+                                + _shortened([f'{path} ({where[path]})' for path in missing]))
 
 
 def _shortened(names: Sequence[str]) -> str:
