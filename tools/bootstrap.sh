@@ -81,6 +81,17 @@ if ! ls "$WHEEL_DIR"/mmcv-*.whl >/dev/null 2>&1; then
   # torch >= 2.10 headers require C++20; mmcv hard-codes -std=c++14 / c++17 (cxx and nvcc).
   sed -i -E 's/-std=c\+\+1[47]/-std=c++20/g' "$SRC/setup.py"
   grep -q -- '-std=c++20' "$SRC/setup.py" || die "could not patch mmcv's C++ standard flag"
+  if [[ "$CUDA_OPS" == 1 ]]; then
+    # nvcc without the CUDA libraries' headers (cusparse.h, ...): take them from the nvidia
+    # wheels that torch's CUDA build installed (searched after the toolkit's own)
+    NV_INCLUDE=$("$VENV/bin/python" -c 'import glob, os, torch
+hits = glob.glob(os.path.join(os.path.dirname(torch.__path__[0]), "nvidia", "*", "include", "cusparse.h"))
+print(os.path.dirname(hits[0]) if hits else "")')
+    if [[ -n "$NV_INCLUDE" ]]; then
+      export CPATH="${CPATH:+$CPATH:}$NV_INCLUDE"
+      export NVCC_APPEND_FLAGS="${NVCC_APPEND_FLAGS:+$NVCC_APPEND_FLAGS }-I$NV_INCLUDE"
+    fi
+  fi
   MMCV_WITH_OPS=1 FORCE_CUDA=$CUDA_OPS MAX_JOBS=${MAX_JOBS:-$(nproc)} \
     pip_q wheel --no-build-isolation --no-deps --no-cache-dir -w "$BUILD/dist" "$SRC"
   mkdir -p "$CACHE/wheels"
