@@ -1,7 +1,5 @@
 """mmdet3d's ``CenterHead`` with BEVDet's test-time NMS: per-task NMS type and threshold, and
 Scale-NMS (box sizes rescaled per class before the rotated NMS)."""
-from typing import Sequence, Union
-
 import torch
 from mmdet3d.models.dense_heads import CenterHead
 from mmdet3d.models.layers import circle_nms, nms_bev
@@ -103,7 +101,7 @@ class BEVDetCenterHead(CenterHead):
         return dict(bboxes=boxes[inside], scores=scores[inside], labels=labels[inside])
 
     def _nms_keep(self, task_id: int, boxes: Tensor, scores: Tensor, labels: Tensor,
-                  meta: dict) -> Union[Tensor, Sequence[int]]:
+                  meta: dict) -> Tensor:
         """Indices kept by the task's NMS, best first."""
         nms = self.task_nms[task_id]
         post_max_size = self.test_cfg['post_max_size']
