@@ -5,7 +5,8 @@
 #   SPARSEVIT_VENV   virtual environment to use     (default: <repo>/.venv)
 #   SPARSEVIT_CACHE  cache for the compiled mmcv     (default: ~/.cache/sparsevit)
 #   PYTHON           interpreter for a new venv      (default: python3.11, else python3)
-#   FORCE_CUDA=1     also compile mmcv's CUDA ops (needs nvcc); cached separately
+#   FORCE_CUDA=1     also compile mmcv's CUDA ops (needs nvcc); cached separately; an
+#                    environment built so keeps them until FORCE_CUDA=0 is given
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -25,23 +26,48 @@ stamp_value() {
   cat "$ROOT/requirements.txt" "$ROOT/requirements/no-deps.txt" "$ROOT/setup.cfg" \
       "$ROOT/tools/bootstrap.sh" | sha256sum | cut -d' ' -f1
   echo "cuda=$CUDA_OPS"
+  [[ "$CUDA_OPS" != 1 ]] || echo "arch=${TORCH_CUDA_ARCH_LIST:-native}"
 }
 
 check_stack() {
-  "$VENV/bin/python" - <<'EOF'
+  SPARSEVIT_CUDA_OPS=$CUDA_OPS "$VENV/bin/python" - <<'EOF'
+import os
 import mmcv, mmdet, mmengine, mmseg, mmdet3d, timm, torch
-from mmcv.ops import nms, RoIAlign, nms_rotated  # noqa: F401  compiled ops
+from mmcv.ops import get_compiling_cuda_version, nms, RoIAlign, nms_rotated  # noqa: F401
 import sparsevit  # noqa: F401
-print(f'[bootstrap] ready: torch {torch.__version__}, mmcv {mmcv.__version__} (ops), '
+cuda = get_compiling_cuda_version()
+if os.environ['SPARSEVIT_CUDA_OPS'] == '1' and cuda == 'not available':
+    raise SystemExit('[bootstrap] FORCE_CUDA=1 but the installed mmcv has no CUDA ops')
+ops = 'ops' if cuda == 'not available' else f'ops, CUDA {cuda}'
+print(f'[bootstrap] ready: torch {torch.__version__}, mmcv {mmcv.__version__} ({ops}), '
       f'mmengine {mmengine.__version__}, mmdet {mmdet.__version__}, '
       f'mmseg {mmseg.__version__}, mmdet3d {mmdet3d.__version__}, timm {timm.__version__}')
 EOF
 }
 
 STAMP="$VENV/.sparsevit-bootstrap"
+if [[ -z "${FORCE_CUDA:-}" && -f "$STAMP" ]] && grep -qx 'cuda=1' "$STAMP"; then
+  # built with FORCE_CUDA=1: keep its CUDA ops (and architectures) unless FORCE_CUDA=0 is given
+  CUDA_OPS=1
+  BUILT_ARCH=$(sed -n 's/^arch=//p' "$STAMP")
+  if [[ -z "${TORCH_CUDA_ARCH_LIST:-}" && -n "$BUILT_ARCH" && "$BUILT_ARCH" != native ]]; then
+    export TORCH_CUDA_ARCH_LIST=$BUILT_ARCH
+  fi
+fi
 if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$(stamp_value)" ]] && check_stack 2>/dev/null; then
   exit 0
 fi
+
+compile_progress() {  # a line a minute while mmcv compiles in $1; ends with this script
+  local csrc=$1/mmcv/ops/csrc/pytorch start=$SECONDS total
+  total=$(ls "$csrc"/*.cpp "$csrc"/cpu/*.cpp | wc -l)
+  if [[ "$CUDA_OPS" == 1 ]]; then
+    total=$(( total + $(ls "$csrc"/cuda/*.cu "$csrc"/cuda/*.cpp | wc -l) ))
+  fi
+  while sleep 60 && kill -0 $$ 2>/dev/null; do
+    log "  $(find "$1" -name '*.o' 2>/dev/null | wc -l) of $total sources compiled after $(( (SECONDS - start) / 60 )) min"
+  done
+}
 
 # ---------------------------------------------------------------- interpreter
 if [[ ! -x "$VENV/bin/python" ]]; then
@@ -74,26 +100,39 @@ WHEEL_DIR="$CACHE/wheels/$KEY"
 if ! ls "$WHEEL_DIR"/mmcv-*.whl >/dev/null 2>&1; then
   BUILD=$(mktemp -d)
   trap 'rm -rf "$BUILD"' EXIT
-  log "compiling mmcv $MMCV_VERSION with ops against torch $TORCH_VERSION (about 10 minutes on 2 cores)"
+  if [[ "$CUDA_OPS" == 1 ]]; then
+    # torch takes the toolkit to be the parent of nvcc's folder, which is wrong when nvcc on
+    # PATH is a wrapper (e.g. /usr/local/bin/nvcc): ask nvcc where its toolkit is
+    if [[ -z "${CUDA_HOME:-}" ]]; then
+      command -v nvcc >/dev/null || die "FORCE_CUDA=1 needs nvcc on PATH (or CUDA_HOME)"
+      NVCC_TOP=$(nvcc --dryrun -c -x cu /dev/null -o /dev/null 2>&1 | sed -n 's/^#\$ TOP=//p')
+      [[ -n "$NVCC_TOP" ]] || die "could not find the CUDA toolkit of $(command -v nvcc); set CUDA_HOME"
+      export CUDA_HOME=$(realpath "$NVCC_TOP")
+    fi
+    log "CUDA toolkit: $CUDA_HOME (nvcc $("$CUDA_HOME/bin/nvcc" --version | sed -n 's/.*release \([0-9.]*\).*/\1/p'))"
+    # a toolkit without the CUDA libraries' headers (cusparse.h, ...): take them from the
+    # nvidia wheels that torch's CUDA build installed (searched after the toolkit's own)
+    NV_INCLUDE=$("$VENV/bin/python" -c 'import glob, os, torch
+hits = glob.glob(os.path.join(os.path.dirname(torch.__path__[0]), "nvidia", "*", "include", "cusparse.h"))
+print(os.path.dirname(hits[0]) if hits else "")')
+    if [[ ! -f "$CUDA_HOME/include/cusparse.h" && -n "$NV_INCLUDE" ]]; then
+      export CPATH="${CPATH:+$CPATH:}$NV_INCLUDE"
+      export NVCC_APPEND_FLAGS="${NVCC_APPEND_FLAGS:+$NVCC_APPEND_FLAGS }-I$NV_INCLUDE"
+    fi
+    log "compiling mmcv $MMCV_VERSION with CPU and CUDA ops against torch $TORCH_VERSION (about 35 minutes on 2 cores)"
+  else
+    log "compiling mmcv $MMCV_VERSION with ops against torch $TORCH_VERSION (about 10 minutes on 2 cores)"
+  fi
   pip_q download --no-deps --no-binary :all: --no-build-isolation -d "$BUILD" "mmcv==$MMCV_VERSION"
   tar -xzf "$BUILD"/mmcv-*.tar.gz -C "$BUILD"
   SRC="$BUILD/mmcv-$MMCV_VERSION"
   # torch >= 2.10 headers require C++20; mmcv hard-codes -std=c++14 / c++17 (cxx and nvcc).
   sed -i -E 's/-std=c\+\+1[47]/-std=c++20/g' "$SRC/setup.py"
   grep -q -- '-std=c++20' "$SRC/setup.py" || die "could not patch mmcv's C++ standard flag"
-  if [[ "$CUDA_OPS" == 1 ]]; then
-    # nvcc without the CUDA libraries' headers (cusparse.h, ...): take them from the nvidia
-    # wheels that torch's CUDA build installed (searched after the toolkit's own)
-    NV_INCLUDE=$("$VENV/bin/python" -c 'import glob, os, torch
-hits = glob.glob(os.path.join(os.path.dirname(torch.__path__[0]), "nvidia", "*", "include", "cusparse.h"))
-print(os.path.dirname(hits[0]) if hits else "")')
-    if [[ -n "$NV_INCLUDE" ]]; then
-      export CPATH="${CPATH:+$CPATH:}$NV_INCLUDE"
-      export NVCC_APPEND_FLAGS="${NVCC_APPEND_FLAGS:+$NVCC_APPEND_FLAGS }-I$NV_INCLUDE"
-    fi
-  fi
+  compile_progress "$SRC" & PROGRESS=$!
   MMCV_WITH_OPS=1 FORCE_CUDA=$CUDA_OPS MAX_JOBS=${MAX_JOBS:-$(nproc)} \
     pip_q wheel --no-build-isolation --no-deps --no-cache-dir -w "$BUILD/dist" "$SRC"
+  kill $PROGRESS 2>/dev/null || true
   mkdir -p "$CACHE/wheels"
   STAGE=$(mktemp -d "$CACHE/wheels/.staging.XXXXXX")
   cp "$BUILD"/dist/mmcv-*.whl "$STAGE/"
