@@ -107,17 +107,21 @@ if ! ls "$WHEEL_DIR"/mmcv-*.whl >/dev/null 2>&1; then
       command -v nvcc >/dev/null || die "FORCE_CUDA=1 needs nvcc on PATH (or CUDA_HOME)"
       NVCC_TOP=$(nvcc --dryrun -c -x cu /dev/null -o /dev/null 2>&1 | sed -n 's/^#\$ TOP=//p')
       [[ -n "$NVCC_TOP" ]] || die "could not find the CUDA toolkit of $(command -v nvcc); set CUDA_HOME"
-      export CUDA_HOME=$(realpath "$NVCC_TOP")
+      CUDA_HOME=$(realpath "$NVCC_TOP")
+      export CUDA_HOME
     fi
+    [[ -x "$CUDA_HOME/bin/nvcc" ]] || die "CUDA_HOME=$CUDA_HOME has no bin/nvcc"
     log "CUDA toolkit: $CUDA_HOME (nvcc $("$CUDA_HOME/bin/nvcc" --version | sed -n 's/.*release \([0-9.]*\).*/\1/p'))"
     # a toolkit without the CUDA libraries' headers (cusparse.h, ...): take them from the
     # nvidia wheels that torch's CUDA build installed (searched after the toolkit's own)
-    NV_INCLUDE=$("$VENV/bin/python" -c 'import glob, os, torch
+    if [[ ! -f "$CUDA_HOME/include/cusparse.h" ]]; then
+      NV_INCLUDE=$("$VENV/bin/python" -c 'import glob, os, torch
 hits = glob.glob(os.path.join(os.path.dirname(torch.__path__[0]), "nvidia", "*", "include", "cusparse.h"))
 print(os.path.dirname(hits[0]) if hits else "")')
-    if [[ ! -f "$CUDA_HOME/include/cusparse.h" && -n "$NV_INCLUDE" ]]; then
-      export CPATH="${CPATH:+$CPATH:}$NV_INCLUDE"
-      export NVCC_APPEND_FLAGS="${NVCC_APPEND_FLAGS:+$NVCC_APPEND_FLAGS }-I$NV_INCLUDE"
+      if [[ -n "$NV_INCLUDE" ]]; then
+        export CPATH="${CPATH:+$CPATH:}$NV_INCLUDE"
+        export NVCC_APPEND_FLAGS="${NVCC_APPEND_FLAGS:+$NVCC_APPEND_FLAGS }-I$NV_INCLUDE"
+      fi
     fi
     log "compiling mmcv $MMCV_VERSION with CPU and CUDA ops against torch $TORCH_VERSION (about 35 minutes on 2 cores)"
   else
