@@ -6,7 +6,7 @@
 """
 import argparse
 
-from sparsevit.demo import DemoPlan, run_demo
+from sparsevit.demo.pipeline import DemoPlan, run_demo
 
 
 def main(argv=None) -> dict:

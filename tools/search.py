@@ -14,16 +14,12 @@ import argparse
 import os.path as osp
 from pathlib import Path
 
-from mmengine.dist import get_rank
-
 import sparsevit  # noqa: F401  registers the plugin, allows loading mmengine checkpoints
-from sparsevit.search import EvolutionSettings
-from sparsevit.search.driver import run_search, write_outputs
-from sparsevit.search.log import SearchLog
-from sparsevit.search.task import LatencyProtocol, TaskEvaluator
+from sparsevit.analysis import LatencyProtocol
+from sparsevit.search import (EvolutionSettings, NoFeasibleConfiguration, SearchRequest,
+                              TaskEvaluator, search_sparsity)
 from sparsevit.search_space import DEFAULT_CHOICES
-from sparsevit.utils import (ProgressLine, add_runner_args, load_config, parse_runner_args,
-                             setup_cpu_distributed)
+from sparsevit.utils import add_runner_args, load_config, parse_runner_args, setup_cpu_distributed
 
 # metric the search maximizes, by evaluator type, when --metric is not given
 DEFAULT_METRICS = {
@@ -40,7 +36,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--latency-min', type=float, required=True, help='band minimum (ms)')
     parser.add_argument('--latency-max', type=float, required=True, help='band maximum (ms)')
     parser.add_argument('--work-dir', help='default: work_dirs/<config>/search_<min>-<max>ms')
-    evo = parser.add_argument_group('evolution (METHOD.md section 5)')
+    evo = parser.add_argument_group('evolution (docs/method.md, section 5)')
     evo.add_argument('--population', type=int, default=100)
     evo.add_argument('--parents', type=int, default=25)
     evo.add_argument('--mutation-prob', type=float, default=0.1)
@@ -52,7 +48,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     fit.add_argument('--metric', help='metric key to maximize (default: by evaluator, e.g. '
                      f'{", ".join(f"{v} for {k}" for k, v in DEFAULT_METRICS.items())})')
     fit.add_argument('--val-size', type=int, help='evaluate on the first N validation samples')
-    lat = parser.add_argument_group('latency protocol (METHOD.md section 6)')
+    lat = parser.add_argument_group('latency protocol (docs/method.md, section 6)')
     lat.add_argument('--latency-device', default=LatencyProtocol.device)
     lat.add_argument('--latency-batch', type=int, default=1, help='images per forward')
     lat.add_argument('--latency-shape', type=int, nargs=2, default=(672, 672), metavar=('H', 'W'))
@@ -95,49 +91,19 @@ def main(argv=None) -> dict:
     cfg = load_config(args.config, args.cfg_options, work_dir)
     cfg.launcher = args.launcher
     setup_cpu_distributed(cfg)
-    key = metric_key(args, cfg)
     protocol = LatencyProtocol(args.latency_device, args.latency_batch, *args.latency_shape,
                                args.latency_dtype, args.latency_warmup, args.latency_runs)
-    settings = EvolutionSettings(args.population, args.parents, args.mutation_prob, args.budget,
-                                 args.seed)
-    task = TaskEvaluator(cfg, args.checkpoint, key, args.val_size, protocol,
+    task = TaskEvaluator(cfg, args.checkpoint, metric_key(args, cfg), args.val_size, protocol,
                          require_saa=not args.allow_non_saa)
-    space = task.search_space(args.choices, args.grouping)
-    band = (args.latency_min, args.latency_max)
-    main_rank = get_rank() == 0
-    log = SearchLog(Path(work_dir) / 'search_log.jsonl' if main_rank else None, dict(
-        config=osp.abspath(args.config), checkpoint=osp.abspath(args.checkpoint),
-        band=list(band), metric=key, val_size=args.val_size, choices=list(space.choices),
-        grouping=args.grouping, latency=protocol.to_dict(), **settings.__dict__))
-    line = ProgressLine() if main_rank else None
-
-    def progress(done, total, best):
-        if line is not None:
-            found = 'none in the band yet' if best is None else \
-                f'best {key} {best.metric:.4f} at {best.latency_ms:.2f} ms'
-            line.update(f'search: {done}/{total} proposals, {len(log.metrics)} evaluated, {found}')
-
-    if main_rank:
-        print(f'searching {len(space.genes)} genes {[g.name for g in space.genes]} x choices '
-              f'{list(space.choices)} ({space.num_configurations()} configurations), band '
-              f'{band[0]:g}-{band[1]:g} ms, latency on {protocol.describe()}, fitness {key}',
-              flush=True)
-    result = run_search(task, space, settings, band, log, progress)
-    if line is not None:
-        line.close(f'search: {result.proposals} proposals, {len(result.candidates)} measured')
-    if result.best is None:
-        raise SystemExit(f'no candidate of {result.proposals} proposals met the band '
-                         f'{band[0]:g}-{band[1]:g} ms; widen it or raise --budget')
-    if not main_rank:
-        return {}
-    files = write_outputs(result, space, Path(work_dir), band, key, protocol.to_dict(),
-                          args.checkpoint, args.config, cfg, args.finetune_base)
-    best = result.best
-    print(f'best: {space.to_sparsity(best.point)}  {key} {best.metric:.4f}  latency '
-          f'{best.latency_ms:.2f} ms ({protocol.describe()})')
-    for name, path in files.items():
-        print(f'  {name:<12} {path}')
-    return {name: str(path) for name, path in files.items()}
+    request = SearchRequest(
+        args.config, (args.latency_min, args.latency_max),
+        EvolutionSettings(args.population, args.parents, args.mutation_prob, args.budget,
+                          args.seed), tuple(args.choices), args.grouping, args.finetune_base)
+    try:
+        outcome = search_sparsity(task, request, work_dir)
+    except NoFeasibleConfiguration as err:
+        raise SystemExit(str(err)) from err
+    return {name: str(path) for name, path in outcome.files.items()}
 
 
 if __name__ == '__main__':

@@ -1,6 +1,6 @@
 # Fine-tuning of the SAA BEVDet-Tiny at one fixed layerwise sparsity, then testing at it. The
-# sparsity is the searched COCO configuration of METHOD.md section 7, an example to replace by
-# the result of tools/search.py on nuScenes (fitness NDS; --latency-batch 6 --latency-shape
+# sparsity is the searched COCO configuration of docs/method.md, section 7, an example to replace
+# by the result of tools/search.py on nuScenes (fitness NDS; --latency-batch 6 --latency-shape
 # 256 704 for one six-camera sample), which writes a config like this one.
 _base_ = './bevdet-tiny_sparse-swin_nus.py'
 

@@ -2,7 +2,7 @@
 # at 256x704, Lift-Splat into a 128x128 BEV grid of 0.8 m, CenterPoint head with six task
 # groups. Camera-only: the LiDAR sweeps are not read.
 _base_ = ['mmdet3d::_base_/default_runtime.py']
-custom_imports = dict(imports=['sparsevit', 'sparsevit.models.bevdet'],
+custom_imports = dict(imports=['sparsevit', 'sparsevit.bevdet'],
                       allow_failed_imports=False)
 
 class_names = ['car', 'truck', 'construction_vehicle', 'bus', 'trailer', 'barrier', 'motorcycle',

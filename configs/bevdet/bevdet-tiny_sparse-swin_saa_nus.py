@@ -1,4 +1,4 @@
-# Sparsity-aware adaptation of the dense BEVDet-Tiny (METHOD.md section 4): a tenth of the
+# Sparsity-aware adaptation of the dense BEVDet-Tiny (docs/method.md, section 4): a tenth of the
 # learning rate, a third of the schedule, a sampled layerwise sparsity in every iteration
 # (windows are then pruned per camera image), dense validation.
 _base_ = './bevdet-tiny_sparse-swin_nus.py'

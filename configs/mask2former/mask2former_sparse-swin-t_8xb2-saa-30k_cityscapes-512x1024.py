@@ -1,4 +1,4 @@
-# Sparsity-aware adaptation of the dense Mask2Former (METHOD.md section 4): a tenth of the
+# Sparsity-aware adaptation of the dense Mask2Former (docs/method.md, section 4): a tenth of the
 # learning rate, a sampled layerwise sparsity in every iteration, dense validation.
 _base_ = './mask2former_sparse-swin-t_8xb2-90k_cityscapes-512x1024.py'
 

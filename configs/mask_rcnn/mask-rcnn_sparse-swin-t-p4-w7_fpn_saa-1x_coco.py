@@ -1,4 +1,4 @@
-# Sparsity-aware adaptation (METHOD.md section 4): fine-tune the dense model for 12 epochs
+# Sparsity-aware adaptation (docs/method.md, section 4): fine-tune the dense model for 12 epochs
 # at one tenth of its learning rate while every iteration samples a new layerwise sparsity.
 _base_ = './mask-rcnn_sparse-swin-t-p4-w7_fpn_ms-crop-3x_coco.py'
 

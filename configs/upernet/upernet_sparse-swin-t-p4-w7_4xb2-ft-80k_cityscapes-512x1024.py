@@ -1,7 +1,7 @@
-# Fine-tuning of the SAA model at one fixed layerwise sparsity (METHOD.md section 5, last step),
-# then training and testing at that sparsity. tools/search.py writes a config like this one with
-# the configuration it found; the sparsity below is the searched COCO configuration of
-# METHOD.md section 7, an example to replace by your own search result on Cityscapes.
+# Fine-tuning of the SAA model at one fixed layerwise sparsity (docs/method.md, section 5, last
+# step), then training and testing at that sparsity. tools/search.py writes a config like this one
+# with the configuration it found; the sparsity below is the searched COCO configuration of
+# docs/method.md, section 7, an example to replace by your own search result on Cityscapes.
 _base_ = './upernet_sparse-swin-t-p4-w7_4xb2-80k_cityscapes-512x1024.py'
 
 load_from = 'work_dirs/upernet_sparse-swin-t-p4-w7_4xb2-saa-30k_cityscapes-512x1024/iter_30000.pth'  # noqa

@@ -1,6 +1,6 @@
-# Sparsity-aware adaptation (METHOD.md section 4) of the dense UperNet: one tenth of its learning
-# rate while every iteration samples a new layerwise sparsity. METHOD.md gives the COCO recipe
-# only; this carries its proportions (a tenth of the rate, about a third of the schedule).
+# Sparsity-aware adaptation (docs/method.md, section 4) of the dense UperNet: one tenth of its
+# learning rate while every iteration samples a new layerwise sparsity. The paper gives the COCO
+# recipe only; this carries its proportions (a tenth of the rate, about a third of the schedule).
 _base_ = './upernet_sparse-swin-t-p4-w7_4xb2-80k_cityscapes-512x1024.py'
 
 # the dense model trained with the base config (or your own dense checkpoint)

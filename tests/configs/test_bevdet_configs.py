@@ -17,7 +17,7 @@ def load(name: str) -> Config:
 
 
 def build(cfg: Config):
-    import sparsevit.models.bevdet  # noqa: F401  what custom_imports loads
+    import sparsevit.bevdet  # noqa: F401  what custom_imports loads
     init_default_scope('mmdet3d')
     model_cfg = cfg.model.copy()
     model_cfg.img_backbone.init_cfg = None  # no download of ImageNet weights in tests
@@ -27,7 +27,7 @@ def build(cfg: Config):
 def test_dense_config_is_bevdet_tiny():
     cfg = load('')
     assert cfg.default_scope == 'mmdet3d'
-    assert 'sparsevit.models.bevdet' in cfg.custom_imports.imports
+    assert 'sparsevit.bevdet' in cfg.custom_imports.imports
     model = build(cfg)
     assert isinstance(model.img_backbone, SparseSwinTransformer)
     assert model.img_backbone.out_indices == (2, 3)

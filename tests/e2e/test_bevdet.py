@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sparsevit.datasets.synthetic_nuscenes import generate_nuscenes, write_nuscenes_infos
+from sparsevit.demo.synthetic_nuscenes import generate_nuscenes, write_nuscenes_infos
 
 from ..helpers import load_tool as tool
 from .helpers import nuscenes_demo_config, read_record, recorded_saa_hooks

@@ -12,7 +12,7 @@ import pytest
 import torch.multiprocessing as mp
 
 from sparsevit import SearchSpace
-from sparsevit.datasets import generate_coco
+from sparsevit.demo.synthetic_coco import generate_coco
 from sparsevit.presets import REFERENCE_CONFIGS
 
 from ..helpers import free_port

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch.multiprocessing as mp
 
-from sparsevit.datasets import generate_cityscapes
+from sparsevit.demo.synthetic_cityscapes import generate_cityscapes
 from sparsevit.presets import REFERENCE_CONFIGS
 
 from ..helpers import free_port

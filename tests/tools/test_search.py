@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from sparsevit.datasets import generate_coco
+from sparsevit.demo.synthetic_coco import generate_coco
 
 from ..e2e.helpers import mask_rcnn_demo_config
 from ..helpers import REPO, free_port
@@ -85,7 +85,7 @@ def modelled_latency(sparsity) -> float:
 
 def test_band_is_honoured(saa, reference, tmp_path, monkeypatch):
     """Feasibility follows the band exactly (latency modelled here: no timing noise)."""
-    from sparsevit.search.task import TaskEvaluator
+    from sparsevit.search import TaskEvaluator
     monkeypatch.setattr(TaskEvaluator, 'latencies', lambda self, configs, warmup=None, runs=None:
                         {name: modelled_latency(c) for name, c in configs.items()})
     config, checkpoint = saa

@@ -14,8 +14,9 @@ from timm.models.swin_transformer import SwinTransformer as TimmSwinTransformer
 from sparsevit import SparseSwinTransformer
 
 from ..helpers import load_tool
-from ..models.test_convert import (SWIN_T, assert_same_stage_outputs, make_timm_swin_t,
-                                   our_stage_outputs, timm_reference_outputs, timm_to_original)
+from ..models.backbones.test_swin_converter import (SWIN_T, assert_same_stage_outputs,
+                                                    make_timm_swin_t, our_stage_outputs,
+                                                    timm_reference_outputs, timm_to_original)
 
 ROOT = Path(__file__).parents[2]
 TOOL = ROOT / 'tools' / 'model_converters' / 'swin_to_sparsevit.py'

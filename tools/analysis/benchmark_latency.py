@@ -1,6 +1,6 @@
 """Backbone latency of sparsity configurations against mmdet's dense SwinTransformer.
 
-Follows METHOD.md section 6: backbone only, random input, eval and inference
+Follows docs/method.md, section 6: backbone only, random input, eval and inference
 mode, warm-up rounds, then timed rounds; statistic = mean of the middle half.
 mmdet's dense ``SwinTransformer`` (same weights) and every configuration are
 timed round-robin in the same run, so the ratios share the machine's state.
@@ -19,10 +19,10 @@ from mmdet.models.backbones import SwinTransformer
 from mmengine.config import Config
 
 from sparsevit import SparseSwinTransformer
-from sparsevit.flops import backbone_flops
-from sparsevit.latency import measure_interleaved
+from sparsevit.analysis import backbone_flops, measure_interleaved
+from sparsevit.fileio import dump_json
 from sparsevit.presets import REFERENCE_CONFIGS, SWIN_ARCHS, uniform
-from sparsevit.utils import ProgressLine, dump_json
+from sparsevit.utils import ProgressLine
 
 DTYPES = {'fp32': torch.float32, 'fp16': torch.float16, 'bf16': torch.bfloat16}
 DEFAULT_CONFIGS = ['dense', 'uniform-0.3', 'uniform-0.5', 'uniform-0.6', 'uniform-0.8',

@@ -14,7 +14,8 @@ import argparse
 from mmengine.registry import init_default_scope
 from mmseg.datasets import CityscapesDataset
 
-from sparsevit.datasets import check_dataset_files, generate_cityscapes
+from sparsevit.datasets import check_dataset_files
+from sparsevit.demo.synthetic_cityscapes import generate_cityscapes
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -10,7 +10,8 @@ Example::
 """
 import argparse
 
-from sparsevit.datasets import check_coco_files, generate_coco
+from sparsevit.datasets import check_coco_files
+from sparsevit.demo.synthetic_coco import generate_coco
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -12,7 +12,7 @@ Example::
 """
 import argparse
 
-from sparsevit.datasets.synthetic_nuscenes import generate_nuscenes, write_nuscenes_infos
+from sparsevit.demo.synthetic_nuscenes import generate_nuscenes, write_nuscenes_infos
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -17,8 +17,8 @@ import sys
 
 import torch
 
-from sparsevit.models.convert import convert_swin_state_dict, detect_swin_layout
-from sparsevit.utils import atomic_torch_save
+from sparsevit.fileio import atomic_torch_save
+from sparsevit.models.backbones.swin_converter import convert_swin_state_dict, detect_swin_layout
 
 SOURCE_LAYOUTS = ('original', 'timm')
 

@@ -1,23 +1,33 @@
 """SparseViT window activation pruning for OpenMMLab 2.0 (mmdet, mmseg, mmdet3d).
 
-Importing the package (``custom_imports=dict(imports=['sparsevit'])``)
-registers its modules in mmengine's root registries, so the mmdet, mmseg and
-mmdet3d scopes all build them, and lets ``torch.load`` read the checkpoints
-that mmengine saves.
+``custom_imports=dict(imports=['sparsevit'])`` imports this package. Everything
+it registers is imported below, in one place, into mmengine's root registries,
+so the mmdet, mmseg and mmdet3d scopes all build it:
+
+- ``SparseSwinTransformer`` (MODELS), from ``sparsevit.models.backbones``;
+- ``SparsityAdaptationHook`` and ``DataFilesCheckHook`` (HOOKS), from
+  ``sparsevit.engine.hooks``;
+- the ``atomic_local`` file backend that the configs save checkpoints through,
+  from ``sparsevit.fileio``.
+
+The BEVDet parts need mmdet3d and register when ``sparsevit.bevdet`` is
+imported (the BEVDet configs list it in ``custom_imports``). Importing the
+package also lets ``torch.load`` read the checkpoints that mmengine saves.
 """
-from .api import get_search_space, get_sparsity, set_sparsity, sparse_backbones
-from .hooks import DataFilesCheckHook, SparsityAdaptationHook
-from .models import SparseSwinTransformer
+from .engine.hooks import DataFilesCheckHook, SparsityAdaptationHook
+from .fileio import AtomicLocalBackend
+from .model_sparsity import get_search_space, get_sparsity, set_sparsity, sparse_backbones
+from .models.backbones import SparseSwinTransformer
 from .safe_checkpoint import allow_mmengine_checkpoints
 from .search_space import DEFAULT_CHOICES, Gene, SearchSpace
 from .sparsity import SparsityError
-
-__version__ = '0.1.0'
+from .version import __version__
 
 allow_mmengine_checkpoints()
 
 __all__ = [
-    'DEFAULT_CHOICES', 'DataFilesCheckHook', 'Gene', 'SearchSpace', 'SparseSwinTransformer',
-    'SparsityAdaptationHook', 'SparsityError', 'allow_mmengine_checkpoints', 'get_search_space',
-    'get_sparsity', 'set_sparsity', 'sparse_backbones'
+    'AtomicLocalBackend', 'DEFAULT_CHOICES', 'DataFilesCheckHook', 'Gene', 'SearchSpace',
+    'SparseSwinTransformer', 'SparsityAdaptationHook', 'SparsityError', '__version__',
+    'allow_mmengine_checkpoints', 'get_search_space', 'get_sparsity', 'set_sparsity',
+    'sparse_backbones'
 ]

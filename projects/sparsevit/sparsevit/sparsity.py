@@ -4,7 +4,7 @@ A configuration is plain data with one entry per stage, each either a number
 (the window-pruning ratio of every block of that stage) or a list with one
 ratio per block, e.g. ``[0.6, 0, [0.2, 0.2, 0.4, 0.4, 0.5, 0.5], 0]``.
 
-The search groups blocks into *genes* (METHOD.md section 3), by default one per
+The search groups blocks into *genes* (docs/method.md, section 3), by default one per
 consecutive block pair: Swin-T (depths 2, 2, 6, 2) has the six genes
 ``stage0.pair0``, ``stage1.pair0``, ``stage2.pair0`` .. ``stage2.pair2`` and
 ``stage3.pair0``. Other groupings: one gene per block (``stage2.block3``) or

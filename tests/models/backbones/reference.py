@@ -3,7 +3,7 @@
 A block that keeps some windows equals the dense block on those windows and
 the identity elsewhere, so the reference runs mmdet's dense block and keeps
 its output only on the tokens of the kept windows. Window scores follow
-METHOD.md section 2 literally (pad, roll, partition, norms).
+docs/method.md, section 2 literally (pad, roll, partition, norms).
 """
 import torch
 import torch.nn.functional as F

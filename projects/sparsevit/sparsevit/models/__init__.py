@@ -1,3 +1,4 @@
+"""Model parts: the sparse Swin backbone and the loading of Swin weights."""
 from .backbones import SparseSwinTransformer
 
 __all__ = ['SparseSwinTransformer']

@@ -1,4 +1,4 @@
-"""Evolutionary search of layerwise sparsity under a latency band (METHOD.md section 5).
+"""Evolutionary search of layerwise sparsity under a latency band (docs/method.md, section 5).
 
 Independent of OpenMMLab: the caller supplies ``measure`` (latency of a
 point, ms) and ``evaluate`` (task metric of a point, higher is better). The

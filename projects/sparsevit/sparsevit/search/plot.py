@@ -2,13 +2,10 @@
 from pathlib import Path
 from typing import Sequence
 
-import matplotlib
+from matplotlib.figure import Figure
 
-matplotlib.use('Agg')
-import matplotlib.pyplot as plt  # noqa: E402
-
-from ..utils import atomic_open  # noqa: E402
-from .evolution import Candidate  # noqa: E402
+from ..fileio import save_figure
+from .evolution import Candidate
 
 
 def plot_search(candidates: Sequence[Candidate], front: Sequence[Candidate], best: Candidate,
@@ -17,7 +14,8 @@ def plot_search(candidates: Sequence[Candidate], front: Sequence[Candidate], bes
     """Scatter latency vs metric of the evaluated candidates; rug of the rejected latencies."""
     feasible = [c for c in candidates if c.feasible]
     rejected = [c.latency_ms for c in candidates if not c.feasible]
-    fig, ax = plt.subplots(figsize=(7, 4.5), dpi=120)
+    fig = Figure(figsize=(7, 4.5), dpi=120)
+    ax = fig.subplots()
     ax.axvspan(*band, color='tab:green', alpha=0.08,
                label=f'latency band {band[0]:g}-{band[1]:g} ms')
     ax.scatter([c.latency_ms for c in feasible], [c.metric for c in feasible], s=14,
@@ -39,6 +37,4 @@ def plot_search(candidates: Sequence[Candidate], front: Sequence[Candidate], bes
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc='best', framealpha=0.85)
     fig.tight_layout()
-    with atomic_open(out_file, 'wb') as f:
-        fig.savefig(f, format='png')
-    plt.close(fig)
+    save_figure(fig, out_file)

@@ -2,17 +2,14 @@
 from pathlib import Path
 from typing import Optional, Union
 
-import matplotlib
+import numpy as np
+import torch
+from matplotlib import patches
+from matplotlib.figure import Figure
+from torch import nn
 
-matplotlib.use('Agg')
-import matplotlib.patches as patches  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
-from torch import nn  # noqa: E402
-
-from ..api import sparse_backbones  # noqa: E402
-from ..utils import atomic_open  # noqa: E402
+from ..fileio import save_figure
+from ..model_sparsity import sparse_backbones
 
 
 def _image_pipeline(cfg) -> list:
@@ -53,7 +50,8 @@ def _deepest_regular(stage_records: list) -> Optional[dict]:
 def draw_windows(image: np.ndarray, records: list, patch_size: int, window: int,
                  out_file: Union[str, Path], title: str = '') -> None:
     """One panel per stage: kept windows outlined, pruned ones dimmed."""
-    fig, axes = plt.subplots(1, len(records), figsize=(3.2 * len(records), 3.6), dpi=110)
+    fig = Figure(figsize=(3.2 * len(records), 3.6), dpi=110)
+    axes = fig.subplots(1, len(records))
     for stage, (ax, stage_records) in enumerate(zip(np.atleast_1d(axes), records)):
         ax.imshow(image)
         ax.set_axis_off()
@@ -76,9 +74,7 @@ def draw_windows(image: np.ndarray, records: list, patch_size: int, window: int,
     if title:
         fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    with atomic_open(out_file, 'wb') as f:
-        fig.savefig(f, format='png')
-    plt.close(fig)
+    save_figure(fig, out_file)
 
 
 def visualize_windows(model: nn.Module, image_path: str, out_file: Union[str, Path],

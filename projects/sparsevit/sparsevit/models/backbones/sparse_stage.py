@@ -1,4 +1,4 @@
-"""Forward of one Swin stage with window activation pruning (METHOD.md section 2)."""
+"""Forward of one Swin stage with window activation pruning (docs/method.md, section 2)."""
 from typing import Optional, Sequence
 
 import torch

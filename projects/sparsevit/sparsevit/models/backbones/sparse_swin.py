@@ -8,8 +8,8 @@ from torch import Tensor
 
 from ...sparsity import (BlockRatios, SparsityLike, StageSparsity, compact_sparsity,
                          normalize_sparsity)
-from ..pretrained import load_swin_pretrained
 from .sparse_stage import forward_stage
+from .swin_pretrained import load_swin_pretrained
 
 
 # Registered in mmengine's root registry, so mmdet, mmseg and mmdet3d scopes all find it.

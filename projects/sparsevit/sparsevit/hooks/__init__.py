@@ -1,4 +1,0 @@
-from .data_files_check_hook import DataFilesCheckHook
-from .sparsity_adaptation_hook import SparsityAdaptationHook
-
-__all__ = ['DataFilesCheckHook', 'SparsityAdaptationHook']

@@ -1,0 +1,128 @@
+"""Metric and backbone latency of sparsity configurations for any OpenMMLab task model.
+
+The model, the validation dataloader and the evaluator come from the task
+config through mmengine's Runner, so mmdet, mmseg and mmdet3d models are all
+searched with their own metric (bbox mAP, mIoU, NDS). Under ``torchrun`` the
+validation set is split across ranks; latency is measured on rank 0 and
+broadcast, so every rank takes the same decisions.
+"""
+import copy
+from typing import Optional, Sequence
+
+import torch
+from mmengine.config import Config
+from mmengine.dist import broadcast_object_list, get_rank
+from mmengine.runner import Runner, load_checkpoint
+
+from ..analysis.latency import DTYPES, LatencyProtocol, measure_interleaved
+from ..model_sparsity import get_search_space, set_sparsity, sparse_backbones
+from ..search_space import SearchSpace
+
+SAA_MARKERS = ('SparsityAdaptationHook', 'random_sample = True')  # ours; the authors' mmdet 2.x
+
+
+def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
+    return getattr(model, 'module', model)
+
+
+def check_saa_checkpoint(checkpoint: dict, path: str) -> None:
+    """Raise unless ``checkpoint`` was trained with sparsity-aware adaptation."""
+    meta = checkpoint.get('meta') or {}
+    text = str(meta.get('cfg', '')) + str(meta.get('config', ''))
+    if not any(marker in text for marker in SAA_MARKERS):
+        raise ValueError(f'{path} was not trained with sparsity-aware adaptation (its config has '
+                         f'no SparsityAdaptationHook): searching it would rank configurations '
+                         f'by a model that never saw them; pass --allow-non-saa to search anyway')
+
+
+class TaskEvaluator:
+    """Evaluates configurations of one trained model on (a subset of) its validation set."""
+
+    def __init__(self, cfg: Config, checkpoint: str, metric_key: str,
+                 val_size: Optional[int] = None, protocol: LatencyProtocol = LatencyProtocol(),
+                 require_saa: bool = True):
+        cfg = cfg.copy()
+        cfg.load_from = None
+        cfg.custom_hooks = [h for h in cfg.get('custom_hooks', [])
+                            if h.get('type') != 'SparsityAdaptationHook']
+        if val_size is not None:
+            cfg.val_dataloader.dataset.indices = val_size
+        self.runner = Runner.from_cfg(cfg)
+        self.model = _unwrap(self.runner.model)
+        try:
+            loaded = load_checkpoint(self.model, checkpoint, map_location='cpu', strict=True,
+                                     logger=self.runner.logger)
+        except RuntimeError as err:
+            raise ValueError(f'{checkpoint} is not a checkpoint of the model of this config: '
+                             f'{err}') from err
+        if require_saa:
+            check_saa_checkpoint(loaded, checkpoint)
+        self.cfg, self.checkpoint = cfg, checkpoint
+        self.metric_key, self.val_size = metric_key, val_size
+        self.dataloader = self.runner.build_dataloader(cfg.val_dataloader)
+        self.evaluator = self.runner.build_evaluator(cfg.val_evaluator)
+        self.evaluator.dataset_meta = self.dataloader.dataset.metainfo
+        self.protocol = protocol
+        self._backbone = None
+
+    def search_space(self, choices: Sequence[float], grouping: str) -> SearchSpace:
+        return get_search_space(self.model, choices, grouping)
+
+    @torch.no_grad()
+    def metrics(self, sparsity) -> dict:
+        """Every validation metric of the model under ``sparsity``."""
+        set_sparsity(self.model, sparsity)
+        self.runner.model.eval()
+        for data_batch in self.dataloader:
+            outputs = self.runner.model.val_step(data_batch)
+            self.evaluator.process(data_samples=outputs, data_batch=data_batch)
+        return self.evaluator.evaluate(len(self.dataloader.dataset))
+
+    def metric(self, sparsity) -> float:
+        """The validation metric ``metric_key`` of the model under ``sparsity``."""
+        metrics = self.metrics(sparsity)
+        if not metrics:  # e.g. mmdet's CocoMetric when the model detected nothing at all
+            self.runner.logger.warning(f'the evaluator produced no metrics under {sparsity}: '
+                                       f'{self.metric_key} scored 0')
+            return 0.0
+        if self.metric_key not in metrics:
+            raise KeyError(f'the evaluator produced no metric {self.metric_key!r}; it produced '
+                           f'{sorted(metrics)}')
+        return float(metrics[self.metric_key])
+
+    def _latency_backbone(self) -> torch.nn.Module:
+        if self._backbone is None:  # a copy on the latency device, in its dtype
+            backbone = copy.deepcopy(sparse_backbones(self.model)[0])
+            p = self.protocol
+            self._backbone = backbone.to(device=p.device, dtype=DTYPES[p.dtype]).eval()
+            self._images = torch.randn(p.batch, self._backbone.in_channels, p.height, p.width,
+                                       device=p.device, dtype=DTYPES[p.dtype])
+        return self._backbone
+
+    def latencies(self, configs: dict, warmup: Optional[int] = None,
+                  runs: Optional[int] = None) -> dict[str, float]:
+        """Backbone latency (ms) of named configurations, timed round-robin in one run.
+
+        Measured on rank 0 and broadcast, so every rank gets the same numbers;
+        ``warmup`` and ``runs`` override the protocol's.
+        """
+        values = [None]
+        if get_rank() == 0:
+            backbone, p = self._latency_backbone(), self.protocol
+
+            def call(sparsity):
+                def run():
+                    backbone.sparsity = sparsity
+                    return backbone(self._images)
+                return run
+
+            results = measure_interleaved({name: call(c) for name, c in configs.items()},
+                                          torch.device(p.device), p.warmup if warmup is None
+                                          else warmup, p.runs if runs is None else runs)
+            values[0] = {name: r.mean_ms for name, r in results.items()}
+        broadcast_object_list(values, src=0)
+        return values[0]
+
+    def latency(self, sparsity) -> float:
+        """Backbone latency (ms) under ``sparsity``."""
+        return self.latencies({'candidate': sparsity})['candidate']

@@ -1,0 +1,38 @@
+import pytest
+import torch
+
+from sparsevit.analysis.latency import measure_interleaved, middle_half_mean, summarize
+
+
+def test_middle_half_mean_drops_a_quarter_at_each_end():
+    assert middle_half_mean([100.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, -50.0]) == pytest.approx(3.5)
+    assert middle_half_mean([7.0]) == 7.0
+    with pytest.raises(ValueError, match='no latency samples'):
+        middle_half_mean([])
+
+
+def test_summarize():
+    result = summarize([4.0, 1.0, 3.0, 2.0])
+    assert (result.mean_ms, result.median_ms, result.min_ms, result.runs) == (2.5, 3.0, 1.0, 4)
+
+
+def test_measure_interleaved_runs_every_call_each_round():
+    calls = []
+    timings = measure_interleaved(
+        {'a': lambda: calls.append('a'), 'b': lambda: calls.append('b')},
+        torch.device('cpu'), warmup=2, runs=5)
+    assert calls == ['a', 'b'] * 7
+    assert timings['a'].runs == timings['b'].runs == 5
+    assert timings['a'].mean_ms >= 0
+
+
+def test_inference_mode_is_on_while_timing():
+    seen = []
+    measure_interleaved({'x': lambda: seen.append(torch.is_inference_mode_enabled())},
+                        torch.device('cpu'), warmup=0, runs=1)
+    assert seen == [True]
+
+
+def test_bad_run_counts():
+    with pytest.raises(ValueError, match='runs >= 1'):
+        measure_interleaved({}, torch.device('cpu'), warmup=0, runs=0)
