@@ -1,4 +1,8 @@
-"""Checkpoints saved by mmengine load on torch >= 2.6 without any user setting."""
+"""Checkpoints saved by mmengine load on torch >= 2.6 without any user setting.
+
+torch 2.6 made ``torch.load`` weights-only by default; before it mmengine's
+checkpoints load as they are, and the tests of the allow-list are skipped.
+"""
 import pickle
 import subprocess
 import sys
@@ -11,6 +15,11 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 import sparsevit  # noqa: F401  (import allows the mmengine checkpoint types)
+from sparsevit.environment import version_tuple
+from sparsevit.safe_checkpoint import allow_mmengine_checkpoints
+
+weights_only_default = pytest.mark.skipif(
+    version_tuple(torch.__version__) < (2, 6), reason='torch < 2.6 loads all pickles by default')
 
 
 class ToyModel(BaseModel):
@@ -44,6 +53,7 @@ def runner_checkpoint(tmp_path_factory):
     return work_dir / 'iter_2.pth'
 
 
+@weights_only_default
 def test_plain_torch_load_fails_without_the_package(runner_checkpoint):
     code = f'import torch; torch.load({str(runner_checkpoint)!r})'
     result = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True)
@@ -61,6 +71,7 @@ class Arbitrary:
     pass
 
 
+@weights_only_default
 def test_other_objects_stay_refused(tmp_path):
     torch.save({'payload': Arbitrary()}, tmp_path / 'unsafe.pth')
     with pytest.raises(pickle.UnpicklingError, match='Weights only load failed'):
@@ -74,7 +85,18 @@ class SneakyLookup:
         return getattr, (HistoryBuffer, 'update')
 
 
+@weights_only_default
 def test_getattr_in_a_pickle_serves_only_statistics_methods(tmp_path):
     torch.save({'payload': SneakyLookup()}, tmp_path / 'lookup.pth')
     with pytest.raises(pickle.UnpicklingError, match=r"refusing getattr\(.*'update'\)"):
         torch.load(tmp_path / 'lookup.pth')
+
+
+@pytest.mark.skipif(not hasattr(torch.serialization, 'get_safe_globals'),
+                    reason='this torch has no allow-list to compare')
+def test_nothing_to_allow_on_a_torch_without_an_allow_list(monkeypatch):
+    before = list(torch.serialization.get_safe_globals())
+    with monkeypatch.context() as patch:  # torch < 2.4: mmengine's plain torch.load reads all
+        patch.delattr(torch.serialization, 'add_safe_globals')
+        allow_mmengine_checkpoints()
+    assert torch.serialization.get_safe_globals() == before

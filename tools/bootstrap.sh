@@ -2,15 +2,21 @@
 # Build the project's Python environment from nothing, or check that it is built.
 #
 # Idempotent: a second run with unchanged requirements only verifies the stack.
-#   SPARSEVIT_VENV   virtual environment to use     (default: <repo>/.venv)
+#   SPARSEVIT_STACK  which stack of requirements/stacks/ to build: pinned (the default;
+#                    Python 3.11, torch 2.14) or classic (Python 3.10, torch 2.1)
+#   SPARSEVIT_VENV   virtual environment to use     (default: <repo>/.venv, .venv-classic)
 #   SPARSEVIT_CACHE  cache for the compiled mmcv     (default: ~/.cache/sparsevit)
-#   PYTHON           interpreter for a new venv      (default: python3.11, else python3)
+#   PYTHON           interpreter for a new venv      (default: the stack's, found on PATH
+#                    or under pyenv)
 #   FORCE_CUDA=1     also compile mmcv's CUDA ops (needs nvcc); cached separately; an
 #                    environment built so keeps them until FORCE_CUDA=0 is given
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-VENV=${SPARSEVIT_VENV:-$ROOT/.venv}
+STACK=${SPARSEVIT_STACK:-pinned}
+STACK_FILE=$ROOT/requirements/stacks/$STACK.txt
+source "$ROOT/tools/venv.sh"
+VENV=$(sparsevit_venv "$ROOT")
 CACHE=${SPARSEVIT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sparsevit}
 MMCV_VERSION=2.1.0
 CUDA_OPS=${FORCE_CUDA:-0}
@@ -18,12 +24,14 @@ CUDA_OPS=${FORCE_CUDA:-0}
 log() { printf '[bootstrap] %s\n' "$*" >&2; }
 die() { printf '[bootstrap] ERROR: %s\n' "$*" >&2; exit 1; }
 
-pinned() {  # pinned version of a package in requirements.txt
-  sed -n -E "s/^$1==([^ ;#]+).*/\1/p" "$ROOT/requirements.txt"
+[[ -f "$STACK_FILE" ]] || die "unknown SPARSEVIT_STACK=$STACK: no $STACK_FILE (stacks: $(ls "$ROOT/requirements/stacks" | sed 's/\.txt$//' | tr '\n' ' '))"
+
+pinned() {  # pinned version of a package in the stack's constraints
+  sed -n -E "s/^$1==([^ ;#]+).*/\1/p" "$STACK_FILE"
 }
 
 stamp_value() {
-  cat "$ROOT/requirements.txt" "$ROOT/requirements/no-deps.txt" "$ROOT/setup.cfg" \
+  cat "$ROOT"/requirements/*.txt "$STACK_FILE" "$ROOT/setup.cfg" "$ROOT/setup.py" \
       "$ROOT/tools/bootstrap.sh" | sha256sum | cut -d' ' -f1
   echo "cuda=$CUDA_OPS"
   [[ "$CUDA_OPS" != 1 ]] || echo "arch=${TORCH_CUDA_ARCH_LIST:-native}"
@@ -69,13 +77,23 @@ compile_progress() {  # a line a minute while mmcv compiles in $1; ends with thi
   done
 }
 
+find_python() {  # an interpreter of version $1 (e.g. 3.10): on PATH, else under pyenv
+  local found candidate
+  for candidate in "python$1" $(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$1".*/bin/python"$1" 2>/dev/null | sort -V -r); do
+    found=$(command -v "$candidate" 2>/dev/null) || continue
+    "$found" -c "import sys; assert sys.version_info[:2] == tuple(map(int, '$1'.split('.')))" \
+      2>/dev/null && { echo "$found"; return; }
+  done
+}
+
 # ---------------------------------------------------------------- interpreter
+PY_VERSION=$(sed -n 's/^# python: *//p' "$STACK_FILE")
 if [[ ! -x "$VENV/bin/python" ]]; then
-  PY=${PYTHON:-$(command -v python3.11 || command -v python3 || true)}
-  [[ -n "$PY" ]] || die "no python3 found; install Python 3.11"
-  "$PY" -c 'import sys; assert sys.version_info[:2] == (3, 11), sys.version' \
-    || die "$PY is not Python 3.11 (set PYTHON=/path/to/python3.11)"
-  log "creating virtual environment $VENV"
+  PY=${PYTHON:-$(find_python "$PY_VERSION")}
+  [[ -n "$PY" ]] || die "no Python $PY_VERSION found (the $STACK stack's); install it or set PYTHON"
+  "$PY" -c "import sys; assert sys.version_info[:2] == tuple(map(int, '$PY_VERSION'.split('.'))), sys.version" \
+    || die "$PY is not Python $PY_VERSION (set PYTHON=/path/to/python$PY_VERSION)"
+  log "creating virtual environment $VENV (Python $PY_VERSION, $STACK stack)"
   "$PY" -m venv "$VENV"
 fi
 pip_q() {  # quiet pip; drops the noise of machine-wide find-links that do not exist
@@ -91,7 +109,10 @@ pip_q install "setuptools<82"  # torch pulls a newer one; mmcv's setup.py needs 
 # ---------------------------------------------------------------- mmcv with ops
 TORCH_VERSION=$("$VENV/bin/python" -c 'import torch; print(torch.__version__)')
 PY_TAG=$("$VENV/bin/python" -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')
-KEY="mmcv-$MMCV_VERSION-torch$TORCH_VERSION-$PY_TAG-cxx20"
+# torch >= 2.10 headers require C++20; mmcv hard-codes -std=c++14 / c++17 (cxx and nvcc)
+NEEDS_CXX20=$("$VENV/bin/python" -c 'import torch; print(int(tuple(map(int, torch.__version__.split("+")[0].split(".")[:2])) >= (2, 10)))')
+KEY="mmcv-$MMCV_VERSION-torch$TORCH_VERSION-$PY_TAG"
+[[ "$NEEDS_CXX20" == 0 ]] || KEY="$KEY-cxx20"
 if [[ "$CUDA_OPS" == 1 ]]; then
   KEY="$KEY-cuda$("$VENV/bin/python" -c 'import torch; print(torch.version.cuda)')-${TORCH_CUDA_ARCH_LIST:-native}"
 fi
@@ -130,9 +151,10 @@ print(os.path.dirname(hits[0]) if hits else "")')
   pip_q download --no-deps --no-binary :all: --no-build-isolation -d "$BUILD" "mmcv==$MMCV_VERSION"
   tar -xzf "$BUILD"/mmcv-*.tar.gz -C "$BUILD"
   SRC="$BUILD/mmcv-$MMCV_VERSION"
-  # torch >= 2.10 headers require C++20; mmcv hard-codes -std=c++14 / c++17 (cxx and nvcc).
-  sed -i -E 's/-std=c\+\+1[47]/-std=c++20/g' "$SRC/setup.py"
-  grep -q -- '-std=c++20' "$SRC/setup.py" || die "could not patch mmcv's C++ standard flag"
+  if [[ "$NEEDS_CXX20" == 1 ]]; then
+    sed -i -E 's/-std=c\+\+1[47]/-std=c++20/g' "$SRC/setup.py"
+    grep -q -- '-std=c++20' "$SRC/setup.py" || die "could not patch mmcv's C++ standard flag"
+  fi
   compile_progress "$SRC" & PROGRESS=$!
   MMCV_WITH_OPS=1 FORCE_CUDA=$CUDA_OPS MAX_JOBS=${MAX_JOBS:-$(nproc)} \
     pip_q wheel --no-build-isolation --no-deps --no-cache-dir -w "$BUILD/dist" "$SRC"
@@ -149,9 +171,16 @@ fi
 pip_q install --no-deps --force-reinstall "$WHEEL_DIR"/mmcv-*.whl
 
 # ---------------------------------------------------------------- the rest of the stack
-log "installing OpenMMLab packages, timm and test tools"
-pip_q install -r "$ROOT/requirements.txt"
-pip_q install --no-deps -r "$ROOT/requirements/no-deps.txt"
+# the files `pip install -e .[all,tests]` reads, at the stack's versions; mmdet3d itself comes
+# from no-deps.txt, without its declared dependencies
+log "installing OpenMMLab packages, timm and test tools ($STACK stack)"
+REQS=$(mktemp -d)
+grep -v '^mmdet3d' "$ROOT/requirements/3d.txt" > "$REQS/3d-without-mmdet3d.txt"
+pip_q install -c "$STACK_FILE" -r "$ROOT/requirements/runtime.txt" -r "$ROOT/requirements/seg.txt" \
+  -r "$REQS/3d-without-mmdet3d.txt" -r "$ROOT/requirements/optional.txt" \
+  -r "$ROOT/requirements/tests.txt"
+rm -rf "$REQS"
+pip_q install --no-deps -c "$STACK_FILE" -r "$ROOT/requirements/no-deps.txt"
 pip_q install "setuptools<82"  # re-pin: some dependency may have pulled a newer one
 pip_q install --no-deps --no-build-isolation -e "$ROOT"
 

@@ -5,6 +5,7 @@
 # Options go to tools/demo.py: --work-dir DIR, --data-root DIR, --quick.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+source "$ROOT/tools/venv.sh"
 bash "$ROOT/tools/bootstrap.sh"
 cd "$ROOT"
-exec "${SPARSEVIT_VENV:-$ROOT/.venv}/bin/python" tools/demo.py "$@"
+exec "$(sparsevit_venv "$ROOT")/bin/python" tools/demo.py "$@"

@@ -3,7 +3,8 @@
 # environment first when it is missing. Extra arguments go to `pre-commit run`.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+source "$ROOT/tools/venv.sh"
 bash "$ROOT/tools/bootstrap.sh"
 cd "$ROOT"
-VENV=${SPARSEVIT_VENV:-$ROOT/.venv}
+VENV=$(sparsevit_venv "$ROOT")
 PATH="$VENV/bin:$PATH" exec "$VENV/bin/pre-commit" run --all-files --show-diff-on-failure "$@"

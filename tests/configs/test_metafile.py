@@ -1,4 +1,5 @@
 """The model-zoo metafile lists every task config with its sparsity."""
+import json
 from pathlib import Path
 
 import yaml
@@ -19,5 +20,6 @@ def test_metafile_points_at_existing_configs_with_their_sparsity():
         cfg = Config.fromfile(str(repo / model['Config']))
         assert model['Config'].endswith(model['Name'] + '.py')
         backbone = cfg.model.get('backbone') or cfg.model.img_backbone
-        if 'Sparsity' in model['Metadata']:
-            assert (backbone.get('sparsity') or [0.0] * 4) == model['Metadata']['Sparsity']
+        if 'Sparsity' in model['Metadata']:  # a JSON string: mim's search reads strings
+            sparsity = json.loads(model['Metadata']['Sparsity'])
+            assert (backbone.get('sparsity') or [0.0] * 4) == sparsity

@@ -34,6 +34,7 @@ def bevdet_saa(tmp_path_factory):
     return config, root / 'work' / 'iter_3.pth', record
 
 
+@pytest.mark.all_stacks
 def test_saa_training_samples_a_configuration_per_iteration(bevdet_saa):
     _, checkpoint, record = bevdet_saa
     assert checkpoint.is_file()
@@ -41,6 +42,7 @@ def test_saa_training_samples_a_configuration_per_iteration(bevdet_saa):
     assert len({json.dumps(c) for _, c in record['train']}) > 1
 
 
+@pytest.mark.all_stacks
 def test_test_with_a_fixed_configuration_reports_nds_and_map(bevdet_saa, tmp_path):
     config, checkpoint, _ = bevdet_saa
     metrics = tool('test').main([str(config), str(checkpoint), '--work-dir', str(tmp_path),

@@ -43,6 +43,7 @@ def saa_config(tmp_path, coco, record, max_iters=4):
                                  recorded_saa_hooks(record, seed=3))
 
 
+@pytest.mark.all_stacks
 def test_saa_train_resume_and_test_with_a_searched_configuration(tmp_path, coco):
     work_dir = tmp_path / 'work'
     record = tmp_path / 'record'

@@ -44,6 +44,7 @@ def upernet_saa(cityscapes, tmp_path_factory):
     return config, root / 'work' / 'iter_3.pth', record
 
 
+@pytest.mark.all_stacks
 def test_saa_training_samples_a_configuration_per_iteration(upernet_saa):
     _, checkpoint, record = upernet_saa
     assert checkpoint.is_file()
@@ -51,6 +52,7 @@ def test_saa_training_samples_a_configuration_per_iteration(upernet_saa):
     assert len({json.dumps(c) for _, c in record['train']}) > 1
 
 
+@pytest.mark.all_stacks
 def test_test_with_a_fixed_configuration_reports_miou(upernet_saa, tmp_path):
     config, checkpoint, _ = upernet_saa
     metrics = tool('test').main([str(config), str(checkpoint), '--work-dir', str(tmp_path),

@@ -13,7 +13,15 @@ so the mmdet, mmseg and mmdet3d scopes all build it:
 The BEVDet parts need mmdet3d and register when ``sparsevit.bevdet`` is
 imported (the BEVDet configs list it in ``custom_imports``). Importing the
 package also lets ``torch.load`` read the checkpoints that mmengine saves.
+
+It first checks that Python, torch, mmcv, mmengine, mmdet and numpy are in the
+supported range (``sparsevit.environment``) and stops with one clear error if not.
 """
+from .environment import check_environment
+
+check_environment()  # before anything below imports torch, mmcv or mmdet
+
+# isort: split
 from .engine.hooks import DataFilesCheckHook, SparsityAdaptationHook
 from .fileio import AtomicLocalBackend
 from .model_sparsity import get_search_space, get_sparsity, set_sparsity, sparse_backbones

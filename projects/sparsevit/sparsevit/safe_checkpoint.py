@@ -14,6 +14,11 @@ import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
 
+try:
+    from numpy._core import multiarray  # numpy >= 2 (numpy 1.26 has it as an alias)
+except ImportError:
+    from numpy.core import multiarray
+
 _BUILTIN_STATISTICS = ('min', 'max', 'current', 'mean')
 
 
@@ -28,17 +33,21 @@ def history_buffer_method(owner: object, name: str):
 
 
 def _numpy_globals() -> list:
-    multiarray = np.core.multiarray
     dtype_classes = dict.fromkeys(type(np.dtype(t)) for t in np.sctypeDict.values())
-    return [
-        np.ndarray, np.dtype, *dtype_classes, multiarray._reconstruct, multiarray.scalar,
-        # the same functions as pickled by numpy >= 2
-        (multiarray._reconstruct, 'numpy._core.multiarray._reconstruct'),
-        (multiarray.scalar, 'numpy._core.multiarray.scalar'),
-    ]
+    # numpy 1 pickles these functions from numpy.core, numpy 2 from numpy._core: allow both
+    functions = [(function, f'{module}.multiarray.{function.__name__}')
+                 for function in (multiarray._reconstruct, multiarray.scalar)
+                 for module in ('numpy.core', 'numpy._core')]
+    return [np.ndarray, np.dtype, *dtype_classes, *functions]
 
 
 def allow_mmengine_checkpoints() -> None:
-    """Allow the objects mmengine stores in checkpoints for weights-only loading."""
+    """Allow the objects mmengine stores in checkpoints for weights-only loading.
+
+    torch < 2.4 has no allow-list, and before 2.6 ``torch.load`` is not
+    weights-only by default, so mmengine reads its checkpoints there as it is.
+    """
+    if not hasattr(torch.serialization, 'add_safe_globals'):
+        return
     torch.serialization.add_safe_globals(
         [HistoryBuffer, (history_buffer_method, 'builtins.getattr'), *_numpy_globals()])

@@ -6,11 +6,18 @@ unchanged names, but compute attention with the fused
 ``scaled_dot_product_attention`` and apply stochastic depth per image (as the
 dense block does) even though the windows of an image were gathered.
 """
+import math
 from typing import Optional
 
+import torch
 import torch.nn.functional as F
 from mmdet.models.backbones.swin import SwinBlock, WindowMSA
 from torch import Tensor, nn
+
+from ...environment import version_tuple
+
+# torch 2.0's scaled_dot_product_attention has no ``scale`` (it always uses 1 / sqrt(dim))
+SDPA_TAKES_SCALE = version_tuple(torch.__version__) >= (2, 1)
 
 
 def relative_position_bias(w_msa: WindowMSA) -> Tensor:
@@ -18,6 +25,18 @@ def relative_position_bias(w_msa: WindowMSA) -> Tensor:
     n = w_msa.window_size[0] * w_msa.window_size[1]
     bias = w_msa.relative_position_bias_table[w_msa.relative_position_index.view(-1)]
     return bias.view(n, n, -1).permute(2, 0, 1).contiguous()
+
+
+def scaled_attention(q: Tensor, k: Tensor, v: Tensor, attn_mask: Tensor, dropout: float,
+                     scale: float) -> Tensor:
+    """``softmax(q k^T * scale + attn_mask) v``, fused, on any supported torch."""
+    if SDPA_TAKES_SCALE:
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=dropout,
+                                              scale=scale)
+    rescale = scale * math.sqrt(q.shape[-1])  # 1.0 for Swin's default scale
+    if rescale != 1.0:
+        q = q * rescale
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=dropout)
 
 
 def window_attention(w_msa: WindowMSA, x: Tensor, attn_mask: Tensor) -> Tensor:
@@ -33,8 +52,7 @@ def window_attention(w_msa: WindowMSA, x: Tensor, attn_mask: Tensor) -> Tensor:
     qkv = w_msa.qkv(x).view(windows, tokens, 3, heads, channels // heads).permute(2, 0, 3, 1, 4)
     q, k, v = qkv.unbind(0)
     dropout = w_msa.attn_drop.p if w_msa.training else 0.0
-    x = F.scaled_dot_product_attention(
-        q, k, v, attn_mask=attn_mask.to(q.dtype), dropout_p=dropout, scale=w_msa.scale)
+    x = scaled_attention(q, k, v, attn_mask.to(q.dtype), dropout, w_msa.scale)
     x = x.transpose(1, 2).reshape(windows, tokens, channels)
     return w_msa.proj_drop(w_msa.proj(x))
 
