@@ -10,7 +10,9 @@ import json, sys
 import sparsevit
 from mmengine.fileio.backends import backends
 from mmengine.registry import HOOKS, MODELS
+from mmengine.runner import CheckpointLoader
 print(json.dumps(dict(
+    checkpoint_loader=CheckpointLoader._schemes[''].__module__,
     modules=sorted(name for name in sys.modules if name.startswith('sparsevit')),
     models=[name for name in ('SparseSwinTransformer',) if MODELS.get(name)],
     hooks=[name for name in ('SparsityAdaptationHook', 'DataFilesCheckHook') if HOOKS.get(name)],
@@ -29,6 +31,7 @@ def test_import_registers_everything_and_imports_no_demo_or_task_code():
     assert state['models'] == ['SparseSwinTransformer']
     assert state['hooks'] == ['SparsityAdaptationHook', 'DataFilesCheckHook']
     assert 'atomic_local' in state['backends']  # the configs save checkpoints through it
+    assert state['checkpoint_loader'] == 'sparsevit.checkpoint_loading'  # clear errors
     loaded = state['modules']
     for package in ('sparsevit.demo', 'sparsevit.bevdet', 'sparsevit.search'):  # on demand
         assert not [m for m in loaded if m == package or m.startswith(package + '.')]

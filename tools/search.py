@@ -16,10 +16,13 @@ from pathlib import Path
 
 import sparsevit  # noqa: F401  registers the plugin, allows loading mmengine checkpoints
 from sparsevit.analysis import LatencyProtocol
+from sparsevit.fileio import undo_new_entries_on_error
 from sparsevit.search import (EvolutionSettings, NoFeasibleConfiguration, SearchRequest,
                               TaskEvaluator, search_sparsity)
+from sparsevit.search.pipeline import LOG_NAME
 from sparsevit.search_space import DEFAULT_CHOICES
-from sparsevit.utils import add_runner_args, load_config, parse_runner_args, setup_cpu_distributed
+from sparsevit.utils import (add_runner_args, load_config, parse_runner_args, run_tool,
+                             setup_cpu_distributed)
 
 # metric the search maximizes, by evaluator type, when --metric is not given
 DEFAULT_METRICS = {
@@ -93,18 +96,23 @@ def main(argv=None) -> dict:
     setup_cpu_distributed(cfg)
     protocol = LatencyProtocol(args.latency_device, args.latency_batch, *args.latency_shape,
                                args.latency_dtype, args.latency_warmup, args.latency_runs)
-    task = TaskEvaluator(cfg, args.checkpoint, metric_key(args, cfg), args.val_size, protocol,
-                         require_saa=not args.allow_non_saa)
     request = SearchRequest(
         args.config, (args.latency_min, args.latency_max),
         EvolutionSettings(args.population, args.parents, args.mutation_prob, args.budget,
                           args.seed), tuple(args.choices), args.grouping, args.finetune_base)
-    try:
-        outcome = search_sparsity(task, request, work_dir)
-    except NoFeasibleConfiguration as err:
-        raise SystemExit(str(err)) from err
+    log = Path(work_dir) / LOG_NAME
+    size = log.stat().st_size if log.exists() else -1
+    # a search refused before it starts (band, checkpoint, metric) leaves the work dir as it was
+    with undo_new_entries_on_error(work_dir, keep=lambda: log.exists() and
+                                   log.stat().st_size != size):
+        task = TaskEvaluator(cfg, args.checkpoint, metric_key(args, cfg), args.val_size,
+                             protocol, require_saa=not args.allow_non_saa)
+        try:
+            outcome = search_sparsity(task, request, work_dir)
+        except NoFeasibleConfiguration as err:
+            raise SystemExit(str(err)) from err
     return {name: str(path) for name, path in outcome.files.items()}
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

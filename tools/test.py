@@ -1,20 +1,26 @@
 """Test a checkpoint with an OpenMMLab config (mmdet, mmseg or mmdet3d) and the SparseViT plugin.
 
-    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--sparsity JSON] [--out FILE.pkl]
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--sparsity JSON] [--out OUT]
+        [--show] [--show-dir DIR] [--wait-time S] [--tta]
     bash tools/dist_test.sh CONFIG CHECKPOINT GPUS [same options]
 
 ``--sparsity`` tests another layerwise configuration than the config's, e.g.
-``--sparsity "[0.6, 0, [0.2, 0.2, 0.4, 0.4, 0.5, 0.5], 0]"``.
+``--sparsity "[0.6, 0, [0.2, 0.2, 0.4, 0.4, 0.5, 0.5], 0]"``. ``--out`` writes the
+predictions in the task's own format: mmdet a ``.pkl`` of compact results (RLE
+masks, no ground truth), mmseg a folder of PNG prediction maps, mmdet3d a folder
+with the nuScenes result JSON.
 """
 import argparse
 import json
 
-from mmengine.evaluator import DumpResults
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import sparsevit  # noqa: F401  registers the plugin, allows loading mmengine checkpoints
-from sparsevit.utils import add_runner_args, load_config, parse_runner_args, setup_cpu_distributed
+from sparsevit.utils import (add_runner_args, load_config, parse_runner_args, run_tool,
+                             setup_cpu_distributed)
+from sparsevit.utils.prediction_outputs import (dump_predictions, show_predictions,
+                                                use_test_time_augmentation)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -24,7 +30,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--work-dir', help='where logs and metrics go')
     parser.add_argument('--sparsity', type=json.loads,
                         help='layerwise sparsity to test, as JSON (default: the config\'s)')
-    parser.add_argument('--out', help='also dump the raw predictions to this .pkl file')
+    parser.add_argument('--out', help='write the predictions: a .pkl (mmdet), a folder of PNG '
+                        'maps (mmseg), a folder for the nuScenes JSON (mmdet3d)')
+    parser.add_argument('--show', action='store_true', help='show the predictions in a window')
+    parser.add_argument('--show-dir', help='save pictures of the predictions here (relative to '
+                        'the run\'s log folder)')
+    parser.add_argument('--wait-time', type=float, default=2, help='seconds each is shown')
+    parser.add_argument('--tta', action='store_true',
+                        help='test-time augmentation of the config (tta_model, tta_pipeline)')
     add_runner_args(parser, 'test_dataloader.batch_size=4')
     return parse_runner_args(parser, argv)
 
@@ -49,11 +62,16 @@ def main(argv=None) -> dict:
     cfg.load_from = args.checkpoint
     if args.sparsity is not None:
         apply_sparsity(cfg, args.sparsity)
+    if args.show or args.show_dir:
+        show_predictions(cfg, args.show, args.show_dir, args.wait_time)
+    if args.tta:
+        use_test_time_augmentation(cfg)
+    dump = dump_predictions(cfg, args.out) if args.out else None
     runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
-    if args.out:
-        runner.test_evaluator.metrics.append(DumpResults(out_file_path=args.out))
+    if dump is not None:
+        runner.test_evaluator.metrics.append(dump)
     return runner.test()
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

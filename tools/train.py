@@ -9,7 +9,8 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import sparsevit  # noqa: F401  registers the plugin, allows loading mmengine checkpoints
-from sparsevit.utils import add_runner_args, load_config, parse_runner_args, setup_cpu_distributed
+from sparsevit.utils import (add_runner_args, load_config, parse_runner_args, run_tool,
+                             setup_cpu_distributed)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -51,4 +52,4 @@ def main(argv=None) -> None:
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

@@ -10,3 +10,17 @@ sparsevit_venv() {
     echo "$root/.venv-$stack"
   fi
 }
+
+# The interpreter the launch scripts run: PYTHON wins; else the stack's environment when it is
+# built; else `python` from PATH (an environment of your own, e.g. on a cluster).
+sparsevit_python() {
+  local venv
+  venv=$(sparsevit_venv "$1")
+  if [[ -n "${PYTHON:-}" ]]; then
+    echo "$PYTHON"
+  elif [[ -x "$venv/bin/python" ]]; then
+    echo "$venv/bin/python"
+  else
+    echo python
+  fi
+}

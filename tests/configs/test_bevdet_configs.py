@@ -13,7 +13,7 @@ CONFIGS = Path(__file__).parents[2] / 'configs' / 'bevdet'
 
 
 def load(name: str) -> Config:
-    return Config.fromfile(str(CONFIGS / f'bevdet-tiny_sparse-swin{name}_nus.py'))
+    return Config.fromfile(str(CONFIGS / f'bevdet-tiny_sparse-swin-t_8xb8-{name}_nus-3d.py'))
 
 
 def build(cfg: Config):
@@ -25,7 +25,7 @@ def build(cfg: Config):
 
 
 def test_dense_config_is_bevdet_tiny():
-    cfg = load('')
+    cfg = load('24e')
     assert cfg.default_scope == 'mmdet3d'
     assert 'sparsevit.bevdet' in cfg.custom_imports.imports
     model = build(cfg)
@@ -42,10 +42,10 @@ def test_dense_config_is_bevdet_tiny():
     assert cfg.val_evaluator.type == 'NuScenesMetric'
 
 
-@pytest.mark.parametrize('name, lr, hook', [('_saa', 2e-5, True), ('_ft', 2e-5, False)])
+@pytest.mark.parametrize('name, lr, hook', [('saa-8e', 2e-5, True), ('ft-24e', 2e-5, False)])
 def test_saa_and_fine_tune_recipes(name, lr, hook):
     cfg = load(name)
     assert cfg.optim_wrapper.optimizer.lr == pytest.approx(lr)
     assert ('SparsityAdaptationHook' in {h.type for h in cfg.custom_hooks}) == hook
-    expected = REFERENCE_CONFIGS['searched-0.6'] if name == '_ft' else [0.0] * 4
+    expected = REFERENCE_CONFIGS['searched-0.6'] if name == 'ft-24e' else [0.0] * 4
     assert get_sparsity(build(cfg)) == expected

@@ -8,13 +8,16 @@ import json
 from pathlib import Path
 
 import pytest
+from mmengine.visualization import Visualizer
 
+from sparsevit import get_sparsity
+from sparsevit.apis import dataset_sample, inference, init_model
 from sparsevit.demo.synthetic_nuscenes import generate_nuscenes, write_nuscenes_infos
 
 from ..helpers import load_tool as tool
 from .helpers import nuscenes_demo_config, read_record, recorded_saa_hooks
 
-SAA = 'bevdet/bevdet-tiny_sparse-swin_saa_nus.py'
+SAA = 'bevdet/bevdet-tiny_sparse-swin-t_8xb8-saa-8e_nus-3d.py'
 SEARCHED = [0.6, 0.0, [0.2, 0.4], 0.0]  # the tiny test backbone has depths 2-2-2-2
 NDS = 'NuScenes metric/pred_instances_3d_NuScenes/NDS'
 MAP = 'NuScenes metric/pred_instances_3d_NuScenes/mAP'
@@ -61,3 +64,52 @@ def test_search_with_nds_as_fitness(bevdet_saa, tmp_path):
         '--latency-runs', '2'])
     best = json.loads(Path(files['best.json']).read_text())
     assert best['metric_key'] == NDS and 0.0 <= best['metric'] <= 1.0
+
+
+def test_out_writes_nuscenes_results(bevdet_saa, tmp_path):
+    config, checkpoint, _ = bevdet_saa
+    tool('test').main([str(config), str(checkpoint), '--work-dir', str(tmp_path), '--out',
+                       str(tmp_path / 'results')])
+    found = list((tmp_path / 'results').rglob('results_nusc.json'))
+    assert len(found) == 1
+    submission = json.loads(found[0].read_text())
+    assert set(submission) == {'meta', 'results'} and len(submission['results']) == 4
+    boxes = [box for sample in submission['results'].values() for box in sample]
+    assert all({'translation', 'size', 'rotation', 'detection_name'} <= set(b) for b in boxes)
+    assert found[0].stat().st_size < 2_000 * max(1, len(boxes))  # JSON boxes, no tensors
+
+
+def test_show_dir_draws_cameras_and_birds_eye_view(bevdet_saa, tmp_path, monkeypatch):
+    config, checkpoint, _ = bevdet_saa
+    shown = []
+    monkeypatch.setattr(Visualizer, 'show', lambda self, image, **kwargs: shown.append(image))
+    tool('test').main([str(config), str(checkpoint), '--work-dir', str(tmp_path), '--show',
+                       '--show-dir', 'pictures', '--wait-time', '0',
+                       '--cfg-options', 'default_hooks.visualization.score_thr=0.0'])
+    pictures = list(tmp_path.glob('*/pictures/*.png'))
+    assert len(pictures) == 4 and len(shown) == 4
+    assert all(image.ndim == 3 and image.shape[2] == 3 for image in shown)
+
+
+def test_inference_api_and_windows_of_a_camera_sample(bevdet_saa, tmp_path):
+    config, checkpoint, _ = bevdet_saa
+    model = init_model(str(config), str(checkpoint), sparsity=SEARCHED)
+    sample = dataset_sample(model, 1)
+    assert len(sample['images']) == 6
+    result = inference(model, sample)
+    assert hasattr(result.pred_instances_3d, 'bboxes_3d') and get_sparsity(model) == SEARCHED
+    out = tool('analysis/visualize_windows').main([
+        str(config), str(checkpoint), '--sample-index', '1', '--out', str(tmp_path / 'w.png'),
+        '--sparsity', json.dumps(SEARCHED)])
+    assert Path(out).read_bytes()[:4] == b'\x89PNG'
+    with pytest.raises(SystemExit):  # a BEVDet config takes a sample index, not an image
+        tool('analysis/visualize_windows').main([str(config), str(checkpoint), str(out)])
+
+
+def test_whole_model_latency(bevdet_saa):
+    config, checkpoint, _ = bevdet_saa
+    timed = tool('analysis/benchmark_latency').main([
+        '--whole-model', str(config), str(checkpoint), '--threads', '1', '--warmup', '0',
+        '--runs', '1', '--sparsity', 'uniform-0.6'])
+    assert timed['protocol']['input'] == [6, 3, 64, 176]  # one sample: six cameras
+    assert all(r['model']['mean_ms'] > r['backbone']['mean_ms'] for r in timed['results'])

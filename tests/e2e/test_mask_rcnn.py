@@ -8,10 +8,12 @@ import json
 import random
 import shutil
 
+import mmengine
 import pytest
 import torch.multiprocessing as mp
+from mmengine.visualization import Visualizer
 
-from sparsevit import SearchSpace
+from sparsevit import CheckpointError, SearchSpace
 from sparsevit.demo.synthetic_coco import generate_coco
 from sparsevit.presets import REFERENCE_CONFIGS
 
@@ -101,3 +103,70 @@ def test_missing_images_stop_training_before_it_starts(tmp_path, coco):
                        rf'are missing: .*{victim.name}'):
         tool('train').main([str(config), '--work-dir', str(tmp_path / 'work')])
     assert not list((tmp_path / 'work').glob('*.pth'))
+
+
+@pytest.fixture(scope='module')
+def trained(tmp_path_factory, coco):
+    """A Mask R-CNN SAA checkpoint after 2 iterations and its config."""
+    root = tmp_path_factory.mktemp('trained')
+    config = mask_rcnn_demo_config(root / 'saa.py', SAA, coco, max_iters=2)
+    tool('train').main([str(config), '--work-dir', str(root / 'work')])
+    return config, root / 'work' / 'iter_2.pth'
+
+
+EVERY_BOX = ['--cfg-options', 'model.test_cfg.rcnn.score_thr=0.0']  # 100 detections an image
+
+
+def test_out_writes_compact_results(trained, tmp_path):
+    config, checkpoint = trained
+    out = tmp_path / 'results.pkl'
+    tool('test').main([str(config), str(checkpoint), '--work-dir', str(tmp_path), '--out',
+                       str(out), *EVERY_BOX])
+    results = mmengine.load(out)
+    assert len(results) == 4 and not any('gt_instances' in r for r in results)
+    masks = [m for r in results for m in r['pred_instances']['masks']]
+    assert len(masks) == 400 and all(set(m) == {'size', 'counts'} for m in masks)  # RLE
+    raw_bytes = sum(h * w for h, w in (m['size'] for m in masks))  # as uint8 bitmaps
+    assert out.stat().st_size < 0.1 * raw_bytes
+    with pytest.raises(ValueError, match=r'--out of an mmdet config is a pickle file'):
+        tool('test').main([str(config), str(checkpoint), '--work-dir', str(tmp_path), '--out',
+                           str(tmp_path / 'x.json')])
+
+
+def test_show_dir_and_show_draw_every_test_image(trained, tmp_path, monkeypatch):
+    config, checkpoint = trained
+    shown = []
+    monkeypatch.setattr(Visualizer, 'show', lambda self, *args, **kwargs: shown.append(kwargs))
+    tool('test').main([str(config), str(checkpoint), '--work-dir', str(tmp_path), '--show',
+                       '--show-dir', 'pictures', '--wait-time', '0', *EVERY_BOX])
+    pictures = list(tmp_path.glob('*/pictures/*.jpg')) + list(tmp_path.glob('*/pictures/*.png'))
+    assert len(pictures) == 4 and len(shown) == 4
+    assert all(call['wait_time'] == 0 for call in shown)
+
+
+def test_tta_and_unreadable_checkpoints_are_refused_clearly(trained, tmp_path):
+    config, checkpoint = trained
+    with pytest.raises(ValueError, match='the config defines no test-time augmentation'):
+        tool('test').main([str(config), str(checkpoint), '--work-dir', str(tmp_path), '--tta'])
+    junk = tmp_path / 'notes.pth'
+    junk.write_text('not weights\n')
+    with pytest.raises(CheckpointError, match=f'{junk} is not a readable checkpoint'):
+        tool('test').main([str(config), str(junk), '--work-dir', str(tmp_path)])
+
+
+def test_whole_model_latency_and_flops(trained, tmp_path):
+    config, checkpoint = trained
+    timed = tool('analysis/benchmark_latency').main([
+        '--whole-model', str(config), str(checkpoint), '--threads', '1', '--warmup', '0',
+        '--runs', '2', '--sparsity', 'uniform-0.6', '--out', str(tmp_path / 'latency.json')])
+    rows = {row['name']: row for row in timed['results']}
+    assert list(rows) == ['dense', 'uniform-0.6'] and rows['dense']['model_ratio'] == 1.0
+    assert all(r['model']['mean_ms'] > r['backbone']['mean_ms'] > 0 for r in rows.values())
+    assert timed['protocol']['input'] == [1, 3, 160, 160]
+    counted = tool('analysis/get_flops').main([str(config), '--checkpoint', str(checkpoint),
+                                               '--sparsity', 'uniform-0.6'])
+    dense, sparse = counted['results']
+    assert sparse['backbone_ratio'] == pytest.approx(rows['uniform-0.6']['ideal_ratio'],
+                                                     abs=0.03)
+    assert sparse['backbone_ratio'] < sparse['ratio'] < 1.0
+    assert counted['parameters'] > 40e6  # Swin-T Mask R-CNN

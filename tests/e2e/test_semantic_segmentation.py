@@ -9,8 +9,10 @@ import json
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch.multiprocessing as mp
+from PIL import Image
 
 from sparsevit.demo.synthetic_cityscapes import generate_cityscapes
 from sparsevit.presets import REFERENCE_CONFIGS
@@ -124,3 +126,44 @@ def test_visualize_windows_of_a_segmentor(upernet_saa, cityscapes, tmp_path):
         str(config), str(checkpoint), str(image), '--sparsity', json.dumps(SEARCHED),
         '--out', str(tmp_path / 'windows.png')])
     assert Path(out).read_bytes()[:4] == b'\x89PNG'
+
+
+def test_out_writes_prediction_maps_as_png(upernet_saa, tmp_path):
+    config, checkpoint, _ = upernet_saa
+    out = tmp_path / 'maps'
+    tool('test').main([str(config), str(checkpoint), '--work-dir', str(tmp_path), '--out',
+                       str(out)])
+    maps = sorted(out.glob('*.png'))
+    assert len(maps) == 2  # one per validation image, named after it
+    for path in maps:
+        labels = np.asarray(Image.open(path))
+        assert labels.shape == (128, 256) and labels.dtype == np.uint8 and labels.max() < 19
+        logits_bytes = 19 * 128 * 256 * 4  # what dumping the float logits would take
+        assert path.stat().st_size < 0.05 * logits_bytes
+
+
+def test_show_dir_saves_a_picture_per_image(upernet_saa, tmp_path):
+    config, checkpoint, _ = upernet_saa
+    tool('test').main([str(config), str(checkpoint), '--work-dir', str(tmp_path / 'work'),
+                       '--show-dir', str(tmp_path / 'pictures')])
+    assert len(list((tmp_path / 'pictures').rglob('*.png'))) == 2
+
+
+SMALL_TTA = '''
+tta_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='TestTimeAug', transforms=[
+        [dict(type='Resize', scale_factor=r, keep_ratio=True) for r in (0.5, 1.0)],
+        [dict(type='RandomFlip', prob=0.0, direction='horizontal'),
+         dict(type='RandomFlip', prob=1.0, direction='horizontal')],
+        [dict(type='LoadAnnotations')], [dict(type='PackSegInputs')]])]
+'''
+
+
+def test_tta_of_the_config(upernet_saa, cityscapes, tmp_path):
+    _, checkpoint, _ = upernet_saa
+    config = cityscapes_demo_config(tmp_path / 'tta.py', UPERNET_SAA, cityscapes, 3,
+                                    extra=SMALL_TTA)
+    metrics = tool('test').main([str(config), str(checkpoint), '--work-dir', str(tmp_path),
+                                 '--tta', '--sparsity', json.dumps(SEARCHED)])
+    assert 0.0 <= metrics['mIoU'] <= 100.0

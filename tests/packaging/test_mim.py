@@ -60,7 +60,7 @@ def test_the_wheel_carries_configs_tools_and_model_index(installed):
     names = set(zipfile.ZipFile(wheel).namelist())
     for name in ('model-index.yml', 'metafile.yml', 'tools/train.py', 'tools/test.py',
                  'tools/search.py', f'configs/demo/{DEMO}',
-                 'configs/bevdet/bevdet-tiny_sparse-swin_saa_nus.py'):
+                 'configs/bevdet/bevdet-tiny_sparse-swin-t_8xb8-saa-8e_nus-3d.py'):
         assert f'sparsevit/.mim/{name}' in names
     assert not [n for n in names if '__pycache__' in n]
 

@@ -2,6 +2,8 @@ import json
 
 import pytest
 
+from sparsevit import SparsityError
+
 from ..helpers import load_tool
 
 
@@ -37,7 +39,7 @@ def test_own_dense_path_is_always_timed(tool):
 
 
 def test_config_source_and_bad_input(tool, tmp_path):
-    with pytest.raises(SystemExit, match='unknown preset'):
+    with pytest.raises(SparsityError, match='sparsity fastest: unknown name'):
         tool.main(['--size', '32', '32', '--runs', '1', '--sparsity', 'fastest'])
     with pytest.raises(Exception, match='outside'):
         tool.main(['--size', '32', '32', '--runs', '1', '--sparsity', 'x=[1.5, 0, 0, 0]'])

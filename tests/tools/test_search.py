@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from sparsevit import CheckpointError
 from sparsevit.demo.synthetic_coco import generate_coco
 
 from ..e2e.helpers import mask_rcnn_demo_config
@@ -146,17 +147,20 @@ def test_bad_input(saa, tmp_path):
     with pytest.raises(ValueError, match='no configuration can meet the latency band'):
         search.main([str(config), str(checkpoint), '--latency-min', '0', '--latency-max',
                      '0.0001', *FAST, '--work-dir', str(tmp_path / 'band')])
-    assert not (tmp_path / 'band' / 'search_log.jsonl').exists()
+    assert not (tmp_path / 'band').exists()  # refused before it started: nothing left behind
     with pytest.raises(KeyError, match="no metric 'coco/nope'"):
         search.main([str(config), str(checkpoint), *WIDE, *FAST, '--metric', 'coco/nope',
                      '--work-dir', str(tmp_path / 'metric')])
-    assert not (tmp_path / 'metric' / 'search_log.jsonl').exists()
+    assert not (tmp_path / 'metric').exists()
     dense = torch.load(checkpoint)
     dense['meta']['cfg'] = dense['meta']['cfg'].replace('SparsityAdaptationHook', 'Other')
     torch.save(dense, tmp_path / 'dense.pth')
+    (tmp_path / 'dense').mkdir()
+    (tmp_path / 'dense' / 'notes.txt').write_text('mine')
     with pytest.raises(ValueError, match='not trained with sparsity-aware adaptation'):
         search.main([str(config), str(tmp_path / 'dense.pth'), *WIDE, *FAST,
                      '--work-dir', str(tmp_path / 'dense')])
+    assert [p.name for p in (tmp_path / 'dense').iterdir()] == ['notes.txt']  # as it was
     state = torch.load(checkpoint)
     state['state_dict'].pop('neck.fpn_convs.0.conv.weight')
     torch.save(state, tmp_path / 'other.pth')
@@ -164,3 +168,15 @@ def test_bad_input(saa, tmp_path):
                        r'neck.fpn_convs.0.conv.weight'):
         search.main([str(config), str(tmp_path / 'other.pth'), *WIDE, *FAST,
                      '--work-dir', str(tmp_path / 'other')])
+    truncated = tmp_path / 'truncated.pth'
+    truncated.write_bytes(checkpoint.read_bytes()[:1000])
+    with pytest.raises(CheckpointError, match=f'{truncated} is not a readable checkpoint'):
+        search.main([str(config), str(truncated), *WIDE, *FAST,
+                     '--work-dir', str(tmp_path / 'truncated')])
+    assert not (tmp_path / 'truncated').exists()
+    done = subprocess.run([sys.executable, str(REPO / 'tools' / 'search.py'), str(config),
+                           str(truncated), *WIDE, *FAST, '--work-dir', str(tmp_path / 'cli')],
+                          capture_output=True, text=True)
+    assert done.returncode == 1 and 'Traceback' not in done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        f'error: {truncated} is not a readable checkpoint: the file ends too early (truncated?)')

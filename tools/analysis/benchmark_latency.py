@@ -5,9 +5,15 @@ mode, warm-up rounds, then timed rounds; statistic = mean of the middle half.
 mmdet's dense ``SwinTransformer`` (same weights) and every configuration are
 timed round-robin in the same run, so the ratios share the machine's state.
 
-Example (the CPU protocol of benchmarks/latency.md)::
+``--whole-model CONFIG [CHECKPOINT]`` times, in the same round-robin run, the
+whole task model (data preprocessor, backbone, neck, heads, post-processing) on
+samples of the config's test dataset at its test resolution, and its backbone on
+the same input, and reports both ratios to the dense configuration.
+
+Examples (the CPU protocols of benchmarks/latency.md)::
 
     python tools/analysis/benchmark_latency.py --size 672 672 --batch 1 --threads 2
+    python tools/analysis/benchmark_latency.py --whole-model CONFIG CHECKPOINT --threads 2
 """
 import argparse
 import json
@@ -18,13 +24,13 @@ import torch
 from mmdet.models.backbones import SwinTransformer
 from mmengine.config import Config
 
-from sparsevit import SparseSwinTransformer
-from sparsevit.analysis import backbone_flops, measure_interleaved
+from sparsevit import SparseSwinTransformer, get_sparsity, set_sparsity, sparse_backbones
+from sparsevit.analysis import DTYPES, backbone_flops, measure_interleaved
+from sparsevit.apis import dataset_batch, init_model
 from sparsevit.fileio import dump_json
-from sparsevit.presets import REFERENCE_CONFIGS, SWIN_ARCHS, uniform
-from sparsevit.utils import ProgressLine
+from sparsevit.presets import SWIN_ARCHS, resolve_sparsity
+from sparsevit.utils import ProgressLine, run_tool
 
-DTYPES = {'fp32': torch.float32, 'fp16': torch.float16, 'bf16': torch.bfloat16}
 DEFAULT_CONFIGS = ['dense', 'uniform-0.3', 'uniform-0.5', 'uniform-0.6', 'uniform-0.8',
                    'searched-0.6']
 
@@ -35,9 +41,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     source.add_argument('--arch', choices=sorted(SWIN_ARCHS), default='swin-t',
                         help='backbone architecture (default: swin-t)')
     source.add_argument('--config', help='take model.backbone from this OpenMMLab config')
+    source.add_argument('--whole-model', nargs='+', metavar='CONFIG [CHECKPOINT]',
+                        help='time the whole task model of CONFIG (weights of CHECKPOINT, '
+                        'else random) beside its backbone, on its test data')
+    parser.add_argument('--sample-index', type=int, default=0,
+                        help='--whole-model: first test sample (--batch samples are used)')
     parser.add_argument('--size', type=int, nargs=2, default=(672, 672), metavar=('H', 'W'))
     parser.add_argument('--batch', type=int, default=1,
-                        help='images per forward (6 for one six-camera sample)')
+                        help='images per forward (6 for one six-camera sample); with '
+                        '--whole-model, test samples per forward')
     parser.add_argument('--device', default='cpu', help="'cpu' or 'cuda[:N]'")
     parser.add_argument('--dtype', choices=sorted(DTYPES), default='fp32')
     parser.add_argument('--threads', type=int, help='torch CPU threads (default: torch default)')
@@ -50,28 +62,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         f'(default: {" ".join(DEFAULT_CONFIGS)})')
     parser.add_argument('--out', help='write the results as JSON here')
     parser.add_argument('--seed', type=int, default=0)
-    return parser.parse_args(argv)
-
-
-def resolve_sparsity(spec: str, num_stages: int):
-    """``NAME`` of a preset or ``NAME=JSON`` -> (name, configuration)."""
-    if '=' in spec:
-        name, text = spec.split('=', 1)
-        try:
-            return name, json.loads(text)
-        except json.JSONDecodeError as err:
-            raise SystemExit(f'--sparsity {spec}: not valid JSON ({err})')
-    if spec == 'dense':
-        return spec, uniform(0.0, num_stages)
-    if spec.startswith('uniform-'):
-        try:
-            return spec, uniform(float(spec[len('uniform-'):]), num_stages)
-        except ValueError:
-            raise SystemExit(f'--sparsity {spec}: expected uniform-<ratio>, e.g. uniform-0.6')
-    if spec in REFERENCE_CONFIGS:
-        return spec, REFERENCE_CONFIGS[spec]
-    raise SystemExit(f'--sparsity {spec}: unknown preset; use dense, uniform-<ratio>, '
-                     f'{", ".join(REFERENCE_CONFIGS)} or NAME=JSON')
+    args = parser.parse_args(argv)
+    if args.whole_model is not None and len(args.whole_model) > 2:
+        parser.error('--whole-model takes CONFIG and an optional CHECKPOINT')
+    return args
 
 
 def cpu_name() -> str:
@@ -108,19 +102,40 @@ def build_pair(kwargs: dict, device: torch.device, dtype: torch.dtype):
     return dense, sparse
 
 
-def main(argv=None) -> dict:
-    args = parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    device, dtype = torch.device(args.device), DTYPES[args.dtype]
-    kwargs = backbone_kwargs(args)
-    dense, sparse = build_pair(kwargs, device, dtype)
+def configurations(args: argparse.Namespace, backbone: SparseSwinTransformer) -> dict:
+    """The named configurations to time, the dense one first; each validated on ``backbone``."""
     specs = args.sparsity or DEFAULT_CONFIGS
     specs = specs if 'dense' in specs else ['dense', *specs]  # our own dense path, always
-    configs = dict(resolve_sparsity(s, len(sparse.depths)) for s in specs)
-    for name, config in configs.items():
-        sparse.sparsity = config  # validates now, before any timing
+    configs = dict(resolve_sparsity(s, len(backbone.depths)) for s in specs)
+    for config in configs.values():
+        backbone.sparsity = config  # validates now, before any timing
+    return configs
+
+
+def time_round_robin(calls: dict, args: argparse.Namespace, device: torch.device,
+                     protocol: dict) -> dict:
+    """Print the protocol, time ``calls`` round-robin with a progress line; their results."""
+    print('protocol: ' + ', '.join(f'{k}={v}' for k, v in protocol.items()), flush=True)
+    line = ProgressLine()
+    timings = measure_interleaved(calls, device, args.warmup, args.runs,
+                                  lambda done, total: line.update(f'round {done}/{total}'))
+    line.close(f'{args.warmup + args.runs} rounds done')
+    return timings
+
+
+def describe(args: argparse.Namespace, device: torch.device, **fields) -> dict:
+    """The protocol of a run: device, dtype, batch, threads, rounds and ``fields``."""
+    device_name = torch.cuda.get_device_name(device) if device.type == 'cuda' else cpu_name()
+    return dict(device=f'{device.type} ({device_name})', dtype=args.dtype, batch=args.batch,
+                threads=torch.get_num_threads(), warmup=args.warmup, runs=args.runs,
+                torch=torch.__version__, **fields, statistic='mean of the middle half (ms)')
+
+
+def backbone_benchmark(args: argparse.Namespace, device: torch.device) -> dict:
+    """Backbone configurations against mmdet's dense SwinTransformer on random input."""
+    dtype = DTYPES[args.dtype]
+    dense, sparse = build_pair(backbone_kwargs(args), device, dtype)
+    configs = configurations(args, sparse)
     image = torch.randn(args.batch, 3, *args.size, device=device, dtype=dtype)
 
     def run_sparse(config):
@@ -131,17 +146,9 @@ def main(argv=None) -> dict:
 
     calls = {'mmdet dense': lambda: dense(image)}
     calls.update({name: run_sparse(config) for name, config in configs.items()})
-    device_name = torch.cuda.get_device_name(device) if device.type == 'cuda' else cpu_name()
-    protocol = dict(device=f'{device.type} ({device_name})', dtype=args.dtype, batch=args.batch,
-                    resolution=list(args.size), threads=torch.get_num_threads(),
-                    warmup=args.warmup, runs=args.runs, torch=torch.__version__,
-                    backbone=args.config or args.arch, statistic='mean of the middle half (ms)')
-    print('protocol: ' + ', '.join(f'{k}={v}' for k, v in protocol.items()), flush=True)
-
-    line = ProgressLine()
-    timings = measure_interleaved(calls, device, args.warmup, args.runs,
-                                  lambda done, total: line.update(f'round {done}/{total}'))
-    line.close(f'{args.warmup + args.runs} rounds done')
+    protocol = describe(args, device, resolution=list(args.size),
+                        backbone=args.config or args.arch)
+    timings = time_round_robin(calls, args, device, protocol)
     base = timings['mmdet dense'].mean_ms
     sparse.sparsity = None
     dense_flops = backbone_flops(sparse, args.size)
@@ -154,14 +161,81 @@ def main(argv=None) -> dict:
                          ratio=timings[name].mean_ms / base,
                          ratio_to_own_dense=timings[name].mean_ms / own_dense,
                          ideal_ratio=backbone_flops(sparse, args.size) / dense_flops))
-
     print(f'\n{"configuration":<16} {"latency ms":>11} {"vs mmdet":>9} {"vs dense":>9} '
           f'{"ideal":>7}  sparsity')
     for row in rows:
         print(f'{row["name"]:<16} {row["latency"]["mean_ms"]:>11.2f} {row["ratio"]:>9.3f} '
               f'{row["ratio_to_own_dense"]:>9.3f} {row["ideal_ratio"]:>7.3f}  '
               f'{json.dumps(row["sparsity"])}')
-    result = dict(protocol=protocol, results=rows)
+    return dict(protocol=protocol, results=rows)
+
+
+def whole_model_benchmark(args: argparse.Namespace, device: torch.device) -> dict:
+    """The whole task model and its backbone, per configuration, on the config's test data."""
+    config_file, checkpoint = (args.whole_model + [None])[:2]
+    if checkpoint is None:
+        print('warning: no checkpoint: random weights; heads whose work depends on their '
+              'outputs (proposals, detections, NMS) may not cost what a trained model\'s do',
+              flush=True)
+    model = init_model(config_file, checkpoint, device=str(device)).eval()
+    backbone = sparse_backbones(model)[0]
+    configs = configurations(args, backbone)
+    batch = dataset_batch(model, range(args.sample_index, args.sample_index + args.batch))
+    with torch.no_grad():
+        inputs = model.data_preprocessor(batch, False)['inputs']
+    images = inputs if torch.is_tensor(inputs) else inputs['imgs'].flatten(0, 1)
+
+    def with_config(config, run):
+        def call():
+            set_sparsity(model, config)
+            if args.dtype == 'fp32':
+                return run()
+            with torch.autocast(device.type, dtype=DTYPES[args.dtype]):
+                return run()
+        return call
+
+    calls = {}
+    for name, config in configs.items():
+        calls[f'backbone {name}'] = with_config(config, lambda: backbone(images))
+        calls[f'model {name}'] = with_config(config, lambda: model.test_step(batch))
+    protocol = describe(args, device, input=list(images.shape), model=config_file,
+                        checkpoint=checkpoint or 'random weights',
+                        samples=f'test samples {args.sample_index}..'
+                        f'{args.sample_index + args.batch - 1}')
+    timings = time_round_robin(calls, args, device, protocol)
+    backbone.sparsity = None
+    size = images.shape[-2:]
+    dense_flops = backbone_flops(backbone, size)
+    rows = []
+    for name, config in configs.items():
+        set_sparsity(model, config)
+        part, whole = timings[f'backbone {name}'], timings[f'model {name}']
+        rows.append(dict(name=name, sparsity=get_sparsity(model), backbone=part.to_dict(),
+                         model=whole.to_dict(),
+                         backbone_ratio=part.mean_ms / timings['backbone dense'].mean_ms,
+                         model_ratio=whole.mean_ms / timings['model dense'].mean_ms,
+                         backbone_share=part.mean_ms / whole.mean_ms,
+                         ideal_ratio=backbone_flops(backbone, size) / dense_flops))
+    print(f'\n{"configuration":<16} {"backbone ms":>11} {"vs dense":>9} {"model ms":>10} '
+          f'{"vs dense":>9} {"backbone share":>15} {"ideal":>7}  sparsity')
+    for row in rows:
+        print(f'{row["name"]:<16} {row["backbone"]["mean_ms"]:>11.1f} '
+              f'{row["backbone_ratio"]:>9.3f} {row["model"]["mean_ms"]:>10.1f} '
+              f'{row["model_ratio"]:>9.3f} {row["backbone_share"]:>15.2f} '
+              f'{row["ideal_ratio"]:>7.3f}  {json.dumps(row["sparsity"])}')
+    return dict(protocol=protocol, results=rows)
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    device = torch.device(args.device)
+    if args.whole_model is None:
+        result = backbone_benchmark(args, device)
+    else:
+        result = whole_model_benchmark(args, device)
     if args.out:
         dump_json(result, args.out)
         print(f'wrote {args.out}')
@@ -169,4 +243,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

@@ -8,7 +8,9 @@ so the mmdet, mmseg and mmdet3d scopes all build it:
 - ``SparsityAdaptationHook`` and ``DataFilesCheckHook`` (HOOKS), from
   ``sparsevit.engine.hooks``;
 - the ``atomic_local`` file backend that the configs save checkpoints through,
-  from ``sparsevit.fileio``.
+  from ``sparsevit.fileio``;
+- the loader of local checkpoint files, which stops an unreadable file with one
+  clear error (``sparsevit.checkpoint_loading``).
 
 The BEVDet parts need mmdet3d and register when ``sparsevit.bevdet`` is
 imported (the BEVDet configs list it in ``custom_imports``). Importing the
@@ -22,6 +24,7 @@ from .environment import check_environment
 check_environment()  # before anything below imports torch, mmcv or mmdet
 
 # isort: split
+from .checkpoint_loading import CheckpointError, register_checkpoint_loader
 from .engine.hooks import DataFilesCheckHook, SparsityAdaptationHook
 from .fileio import AtomicLocalBackend
 from .model_sparsity import get_search_space, get_sparsity, set_sparsity, sparse_backbones
@@ -32,10 +35,11 @@ from .sparsity import SparsityError
 from .version import __version__
 
 allow_mmengine_checkpoints()
+register_checkpoint_loader()
 
 __all__ = [
-    'AtomicLocalBackend', 'DEFAULT_CHOICES', 'DataFilesCheckHook', 'Gene', 'SearchSpace',
-    'SparseSwinTransformer', 'SparsityAdaptationHook', 'SparsityError', '__version__',
-    'allow_mmengine_checkpoints', 'get_search_space', 'get_sparsity', 'set_sparsity',
-    'sparse_backbones'
+    'AtomicLocalBackend', 'CheckpointError', 'DEFAULT_CHOICES', 'DataFilesCheckHook', 'Gene',
+    'SearchSpace', 'SparseSwinTransformer', 'SparsityAdaptationHook', 'SparsityError',
+    '__version__', 'allow_mmengine_checkpoints', 'get_search_space', 'get_sparsity',
+    'set_sparsity', 'sparse_backbones'
 ]

@@ -5,10 +5,11 @@ which the configs save checkpoints.
 """
 import json
 import os
+import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Iterator, Union
+from typing import IO, TYPE_CHECKING, Any, Callable, Iterator, Union
 
 import torch
 from mmengine.fileio import LocalBackend, register_backend
@@ -42,6 +43,30 @@ def atomic_write_text(path: Union[str, Path], text: str) -> None:
 def dump_json(obj: Any, path: Union[str, Path]) -> None:
     """Atomically write ``obj`` as indented JSON."""
     atomic_write_text(path, json.dumps(obj, indent=2) + '\n')
+
+
+@contextmanager
+def undo_new_entries_on_error(folder: Union[str, Path],
+                              keep: Callable[[], bool] = lambda: False) -> Iterator[None]:
+    """Leave ``folder`` as it was if the block raises: remove what the block added to it.
+
+    ``keep()``, asked after the error, can keep the additions (a run that got far
+    enough to leave something worth resuming).
+    """
+    folder = Path(folder)
+    existed = folder.is_dir()
+    before = set(folder.iterdir()) if existed else set()
+    try:
+        yield
+    except BaseException:
+        if not keep():
+            added = set(folder.iterdir()) - before if existed else {folder}
+            for path in added:
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
+        raise
 
 
 def save_figure(figure: 'Figure', path: Union[str, Path]) -> None:

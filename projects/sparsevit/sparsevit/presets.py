@@ -1,7 +1,11 @@
-"""Named Swin architectures and the reference sparsity configurations.
+"""Named Swin architectures and sparsity configurations, as the analysis tools name them.
 
 The reference configurations are those of docs/method.md, section 7.
 """
+import json
+
+from .sparsity import SparsityError
+
 SWIN_ARCHS = {
     'swin-t': dict(embed_dims=96, depths=(2, 2, 6, 2), num_heads=(3, 6, 12, 24)),
     'swin-s': dict(embed_dims=96, depths=(2, 2, 18, 2), num_heads=(3, 6, 12, 24)),
@@ -20,3 +24,28 @@ REFERENCE_CONFIGS = {
 def uniform(ratio: float, num_stages: int = 4) -> list[float]:
     """Every block of every stage at ``ratio``."""
     return [float(ratio)] * num_stages
+
+
+def resolve_sparsity(spec: str, num_stages: int) -> tuple:
+    """``(name, configuration)`` of ``dense``, ``uniform-R``, a reference name or ``NAME=JSON``.
+
+    Raises:
+        SparsityError: an unknown name, a bad ratio or invalid JSON.
+    """
+    if '=' in spec:
+        name, text = spec.split('=', 1)
+        try:
+            return name, json.loads(text)
+        except json.JSONDecodeError as err:
+            raise SparsityError(f'sparsity {spec}: not valid JSON ({err})') from err
+    if spec == 'dense':
+        return spec, uniform(0.0, num_stages)
+    if spec.startswith('uniform-'):
+        try:
+            return spec, uniform(float(spec[len('uniform-'):]), num_stages)
+        except ValueError:
+            raise SparsityError(f'sparsity {spec}: expected uniform-<ratio>, e.g. uniform-0.6')
+    if spec in REFERENCE_CONFIGS:
+        return spec, REFERENCE_CONFIGS[spec]
+    raise SparsityError(f'sparsity {spec}: unknown name; use dense, uniform-<ratio>, '
+                        f'{", ".join(REFERENCE_CONFIGS)} or NAME=JSON')

@@ -1,5 +1,8 @@
-"""Inference for users: a model at a chosen sparsity, run on images."""
-from .inference import inference, init_model
+"""Inference for users: a model at a chosen sparsity, run on images or camera samples."""
+from .inference import dataset_batch, dataset_sample, inference, init_model, prepare_sample
 from .search_results import select_from_search
 
-__all__ = ['inference', 'init_model', 'select_from_search']
+__all__ = [
+    'dataset_batch', 'dataset_sample', 'inference', 'init_model', 'prepare_sample',
+    'select_from_search'
+]

@@ -2,31 +2,29 @@
 
     model = init_model(config, checkpoint, sparsity=[0.6, 0, [0.2, 0.2, 0.4, 0.4, 0.5, 0.5], 0])
     model = init_model(config, checkpoint, latency_budget_ms=35, search_dir='work_dirs/.../search')
-    results = inference(model, ['demo.jpg'])
+    results = inference(model, ['demo.jpg'])                      # mmdet, mmseg
+    results = inference(model, dataset_sample(model, index=0))    # BEVDet: six cameras
 
-Works for mmdet detectors and mmseg segmentors (their own ``init_*`` and
-``inference_*`` APIs, so preprocessing is the config's test pipeline).
+mmdet detectors and mmseg segmentors run through their codebase's own ``init_*``
+and ``inference_*`` APIs; BEVDet (mmdet3d) takes a multi-camera sample in mmdet3d's
+info format (``images``: per camera ``img_path``, ``cam2img``, ``lidar2cam``), e.g.
+one of the config's test dataset from :func:`dataset_sample`. Preprocessing is the
+config's test pipeline.
 """
+import copy
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
-import numpy as np
+import torch
 from mmengine.config import Config
+from mmengine.dataset import Compose, pseudo_collate
+from mmengine.registry import DATASETS, DefaultScope
 from torch import nn
 
 from ..model_sparsity import set_sparsity
 from ..sparsity import SparsityLike
+from ..utils.config import task_of
 from .search_results import select_from_search
-
-ImageLike = Union[str, np.ndarray]
-
-
-def _scope(cfg: Config) -> str:
-    scope = cfg.get('default_scope')
-    if scope not in ('mmdet', 'mmseg'):
-        raise ValueError(f'inference supports mmdet and mmseg configs, this one has '
-                         f'default_scope={scope!r}')
-    return scope
 
 
 def init_model(config: Union[str, Config], checkpoint: Optional[str] = None,
@@ -44,22 +42,81 @@ def init_model(config: Union[str, Config], checkpoint: Optional[str] = None,
         if search_dir is None:
             raise ValueError('latency_budget_ms needs search_dir, the work dir of tools/search.py')
         sparsity = select_from_search(search_dir, latency_budget_ms, prefer)['sparsity']
-    if _scope(cfg) == 'mmdet':
+    scope = task_of(cfg)
+    if scope == 'mmdet':
         from mmdet.apis import init_detector
         model = init_detector(cfg, checkpoint, device=device)
-    else:
+    elif scope == 'mmseg':
         from mmseg.apis import init_model as init_segmentor
         model = init_segmentor(cfg, checkpoint, device=device)
+    else:
+        from mmdet3d.apis import init_model as init_detector_3d
+        model = init_detector_3d(cfg, checkpoint, device=device)
     if sparsity is not None:
         set_sparsity(model, sparsity)
     return model
 
 
-def inference(model: nn.Module, images: Union[ImageLike, Sequence[ImageLike]]):
-    """Run ``model`` (from :func:`init_model`) on image files or arrays at its sparsity."""
-    scope = _scope(model.cfg)
+def _test_dataset(model_or_config: Union[nn.Module, str, Config]):
+    """The config's test dataset, built in the config's scope."""
+    cfg = model_or_config.cfg if isinstance(model_or_config, nn.Module) else model_or_config
+    cfg = Config.fromfile(cfg) if isinstance(cfg, str) else cfg
+    with DefaultScope.overwrite_default_scope(task_of(cfg)):
+        return DATASETS.build(cfg.test_dataloader.dataset)
+
+
+def _check_index(dataset, index: int) -> int:
+    if not 0 <= index < len(dataset):
+        raise IndexError(f'sample {index} is outside the test dataset of {len(dataset)} samples')
+    return index
+
+
+def dataset_sample(model_or_config: Union[nn.Module, str, Config], index: int = 0) -> dict:
+    """Sample ``index`` of the config's test dataset, as its pipeline takes it (paths joined
+    with the data root): the input of :func:`inference` for a BEVDet model."""
+    dataset = _test_dataset(model_or_config)
+    sample = dataset.get_data_info(_check_index(dataset, index))
+    for key in ('box_type_3d', 'box_mode_3d'):  # what mmdet3d datasets add before the pipeline
+        if hasattr(dataset, key):
+            sample[key] = getattr(dataset, key)
+    return sample
+
+
+def dataset_batch(model_or_config: Union[nn.Module, str, Config],
+                  indices: Sequence[int]) -> dict:
+    """Samples of the config's test dataset through its test pipeline, collated as the test
+    dataloader does: a batch for ``model.test_step``."""
+    dataset = _test_dataset(model_or_config)
+    return pseudo_collate([dataset[_check_index(dataset, i)] for i in indices])
+
+
+def prepare_sample(model: nn.Module, sample: dict) -> dict:
+    """One multi-camera sample through the config's test pipeline (not yet collated); boxes
+    are in the LiDAR frame unless the sample says otherwise."""
+    from mmdet3d.structures import Box3DMode, LiDARInstance3DBoxes
+
+    sample = dict(copy.deepcopy(sample))
+    sample.setdefault('box_type_3d', LiDARInstance3DBoxes)
+    sample.setdefault('box_mode_3d', Box3DMode.LIDAR)
+    with DefaultScope.overwrite_default_scope(task_of(model.cfg)):
+        return Compose(model.cfg.test_dataloader.dataset.pipeline)(sample)
+
+
+def inference(model: nn.Module, inputs):
+    """Run ``model`` (from :func:`init_model`) at its sparsity.
+
+    Args:
+        inputs: mmdet / mmseg: image files or arrays, one or a list. mmdet3d
+            (BEVDet): a multi-camera sample dict, or a list of them.
+    """
+    scope = task_of(model.cfg)
     if scope == 'mmdet':
         from mmdet.apis import inference_detector
-        return inference_detector(model, images)
-    from mmseg.apis import inference_model
-    return inference_model(model, images)
+        return inference_detector(model, inputs)
+    if scope == 'mmseg':
+        from mmseg.apis import inference_model
+        return inference_model(model, inputs)
+    samples = inputs if isinstance(inputs, (list, tuple)) else [inputs]
+    with torch.no_grad():
+        results = model.test_step(pseudo_collate([prepare_sample(model, s) for s in samples]))
+    return results if isinstance(inputs, (list, tuple)) else results[0]

@@ -3,7 +3,8 @@
 Imported on demand, as it needs mmdet3d: the BEVDet configs list
 ``'sparsevit.bevdet'`` in ``custom_imports``. Importing it registers, in
 mmdet3d's registries, the detector and its parts (MODELS), the geometry-aware
-augmentations (TRANSFORMS) and ``NuScenesV2Dataset`` (DATASETS).
+augmentations (TRANSFORMS), ``NuScenesV2Dataset`` (DATASETS) and the
+visualization hook that draws its predictions (HOOKS).
 """
 from .bev_encoder import BEVResNet
 from .bevdet import BEVDet
@@ -14,9 +15,10 @@ from .necks import BEVFusionNeck, ImageFusionNeck
 from .nuscenes_dataset import NuScenesV2Dataset
 from .transforms import BEVAug, MultiViewImageAug
 from .view_transformer import BEVGrid, LiftSplatViewTransformer
+from .visualization import BEVDetVisualizationHook
 
 __all__ = [
-    'BEVAug', 'BEVDet', 'BEVDetCenterHead', 'BEVFusionNeck', 'BEVGrid', 'BEVResNet',
-    'ImageFusionNeck', 'LiftSplatViewTransformer', 'MultiViewImageAug', 'NuScenesV2Dataset',
-    'frustum', 'frustum_points', 'image_view_affine', 'stack_camera_params'
+    'BEVAug', 'BEVDet', 'BEVDetCenterHead', 'BEVDetVisualizationHook', 'BEVFusionNeck', 'BEVGrid',
+    'BEVResNet', 'ImageFusionNeck', 'LiftSplatViewTransformer', 'MultiViewImageAug',
+    'NuScenesV2Dataset', 'frustum', 'frustum_points', 'image_view_affine', 'stack_camera_params'
 ]

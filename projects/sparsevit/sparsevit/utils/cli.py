@@ -1,9 +1,16 @@
 """Command-line options every runner-based tool shares (OpenMMLab conventions)."""
 import argparse
 import os
-from typing import Optional, Sequence
+import sys
+from typing import Callable, Optional, Sequence
 
 from mmengine.config import DictAction
+
+from ..checkpoint_loading import CheckpointError
+from ..sparsity import SparsityError
+
+# bad input whose message says all: a tool reports it in one line, without a traceback
+USER_ERRORS = (CheckpointError, SparsityError)
 
 
 def add_runner_args(parser: argparse.ArgumentParser, cfg_example: str) -> None:
@@ -21,3 +28,11 @@ def parse_runner_args(parser: argparse.ArgumentParser,
     args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
+
+
+def run_tool(main: Callable[[], object]) -> None:
+    """Run a tool's ``main``; bad input (:data:`USER_ERRORS`) ends it with one line, exit 1."""
+    try:
+        main()
+    except USER_ERRORS as err:
+        sys.exit(f'error: {err}')

@@ -1,4 +1,4 @@
-"""Config handling shared by the command-line tools."""
+"""Config handling shared by the tools and the APIs."""
 import os.path as osp
 from typing import Optional
 
@@ -22,3 +22,15 @@ def load_config(path: str, cfg_options: Optional[dict] = None,
     elif cfg.get('work_dir') is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(path))[0])
     return cfg
+
+
+TASKS = ('mmdet', 'mmseg', 'mmdet3d')
+
+
+def task_of(cfg: Config) -> str:
+    """The OpenMMLab codebase of a config (its ``default_scope``): mmdet, mmseg or mmdet3d."""
+    scope = cfg.get('default_scope')
+    if scope not in TASKS:
+        raise ValueError(f'expected an mmdet, mmseg or mmdet3d config, this one has '
+                         f'default_scope={scope!r}')
+    return scope

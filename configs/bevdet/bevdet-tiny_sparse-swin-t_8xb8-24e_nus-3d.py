@@ -70,7 +70,8 @@ data_prefix = dict(pts='samples/LIDAR_TOP', sweeps='sweeps/LIDAR_TOP',
                        'CAM_FRONT', 'CAM_FRONT_RIGHT', 'CAM_FRONT_LEFT', 'CAM_BACK',
                        'CAM_BACK_LEFT', 'CAM_BACK_RIGHT')})
 input_modality = dict(use_lidar=False, use_camera=True)
-meta_keys = ('sample_idx', 'token', 'img_path', 'ori_shape', 'img_shape', 'box_type_3d',
+# filename: the six camera images (img_path is the front camera's), for the visualization hook
+meta_keys = ('sample_idx', 'token', 'img_path', 'filename', 'ori_shape', 'img_shape', 'box_type_3d',
              'box_mode_3d', 'cam2img', 'lidar2cam', 'img_aug_matrix', 'bev_aug_matrix',
              'num_views', 'ego2global')
 # nuScenes images are 900x1600: scaled by 704/1600 x resize, cropped near the bottom
@@ -124,5 +125,8 @@ param_scheduler = [
          gamma=0.1)
 ]
 auto_scale_lr = dict(enable=False, base_batch_size=64)
-default_hooks = dict(checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3))
+default_hooks = dict(
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
+    # tools/test.py --show-dir DIR: predicted and true boxes on the six cameras and from above
+    visualization=dict(type='BEVDetVisualizationHook'))
 custom_hooks = [dict(type='DataFilesCheckHook')]

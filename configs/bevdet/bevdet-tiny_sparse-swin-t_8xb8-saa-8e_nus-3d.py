@@ -1,9 +1,9 @@
 # Sparsity-aware adaptation of the dense BEVDet-Tiny (docs/method.md, section 4): a tenth of the
 # learning rate, a third of the schedule, a sampled layerwise sparsity in every iteration
 # (windows are then pruned per camera image), dense validation.
-_base_ = './bevdet-tiny_sparse-swin_nus.py'
+_base_ = './bevdet-tiny_sparse-swin-t_8xb8-24e_nus-3d.py'
 
-load_from = 'work_dirs/bevdet-tiny_sparse-swin_nus/epoch_24.pth'
+load_from = 'work_dirs/bevdet-tiny_sparse-swin-t_8xb8-24e_nus-3d/epoch_24.pth'
 model = dict(img_backbone=dict(init_cfg=None))
 max_epochs = 8
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
