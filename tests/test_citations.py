@@ -20,7 +20,7 @@ REPO_PATH = re.compile(r'(?<![\w./:-])((?:%s)/[\w./-]*)' % '|'.join(map(re.escap
 MARKDOWN_LINK = re.compile(r'\]\(([^)\s]+)\)')
 MD_NAME = re.compile(r'(?<![\w./-])([\w-]+\.md)\b')
 SECTION = re.compile(r'docs/method\.md`?, section (\d+)')
-OTHER_PROJECT = re.compile(r"(mm\w+|OpenMMLab|BEVDet|timm)\\?'s\s+`?$")
+OTHER_PROJECT = re.compile(r"(mm\w+|OpenMMLab|BEVDet|timm)\\?'s\s+`{0,2}$")
 PATTERN_CHARS = '{<*['
 
 
@@ -68,5 +68,6 @@ def test_the_checker_sees_a_missing_citation():
     found = repo_path_citations('see docs/gone.md and tools/train.py.')
     assert found == ['docs/gone.md', 'tools/train.py']
     assert repo_path_citations("mmseg's `tools/dataset_converters/cityscapes.py`") == []
+    assert repo_path_citations("mmdet's ``tools/analysis_tools/get_flops.py``") == []
     assert repo_path_citations("with mmdet3d\\'s tools/create_data.py") == []
     assert repo_path_citations('configs/x/a_{41,34}ms.py and finetune_<c>.py') == []

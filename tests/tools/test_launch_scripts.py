@@ -37,14 +37,14 @@ def test_slurm_train_passes_the_job_shape_and_the_tool_arguments(stubs):
     env, record = stubs
     env.update(GPUS='16', GPUS_PER_NODE='8', CPUS_PER_TASK='4',
                SRUN_ARGS='--quotatype=auto --time=2:00:00')
-    done = run('slurm_train.sh', 'dev', 'saa', 'configs/a.py', 'work_dirs/a', '--amp', env=env)
+    done = run('slurm_train.sh', 'dev', 'saa', 'my_config.py', 'work_dirs/a', '--amp', env=env)
     assert done.returncode == 0, done.stderr
     args = record.read_text().splitlines()
     assert args[:8] == ['--partition=dev', '--job-name=saa', '--gres=gpu:8', '--ntasks=16',
                         '--ntasks-per-node=8', '--cpus-per-task=4', '--kill-on-bad-exit=1',
                         '--quotatype=auto']
     assert args[8] == '--time=2:00:00' and args[9] == env['PYTHON'] and args[10] == '-u'
-    assert args[11:-1] == [str(REPO / 'tools' / 'train.py'), 'configs/a.py', '--work-dir',
+    assert args[11:-1] == [str(REPO / 'tools' / 'train.py'), 'my_config.py', '--work-dir',
                            'work_dirs/a', '--amp', '--launcher', 'slurm']
     assert args[-1] == f'PYTHONPATH={REPO}/projects/sparsevit'
 
