@@ -1,8 +1,10 @@
 """The SparseViT pipeline on built-in demo data: dense training, SAA, search, fine-tuning.
 
     python tools/demo.py [--work-dir work_dirs/demo] [--data-root data/demo_coco] [--quick]
+                         [--ablations]
 
-``--quick`` shrinks every step to a smoke test of a minute or two.
+``--quick`` shrinks every step to a smoke test of a minute or two; ``--ablations``
+adds a random search with the evolution's budget and plots both.
 """
 import argparse
 
@@ -14,8 +16,10 @@ def main(argv=None) -> dict:
     parser.add_argument('--work-dir', default=DemoPlan.work_dir)
     parser.add_argument('--data-root', default=DemoPlan.data_root)
     parser.add_argument('--quick', action='store_true', help='tiny sizes (smoke test)')
+    parser.add_argument('--ablations', action='store_true',
+                        help='also run a random search with the same budget and compare')
     args = parser.parse_args(argv)
-    plan = DemoPlan(work_dir=args.work_dir, data_root=args.data_root)
+    plan = DemoPlan(work_dir=args.work_dir, data_root=args.data_root, ablations=args.ablations)
     return run_demo(plan.quick() if args.quick else plan)
 
 

@@ -1,12 +1,12 @@
 # The demo's dense model: a small Swin (embed 32, depths 2-2-2-2, window 7) Mask R-CNN on the
-# generated shapes dataset (tools/dataset_converters/generate_demo_coco.py), 224x224 input.
+# generated shapes dataset (tools/dataset_converters/generate_demo_coco.py), 256x256 input.
 # Trains in a few minutes on a 2-core CPU (tools/demo.sh runs the whole SparseViT pipeline).
 _base_ = '../mask_rcnn/mask-rcnn_sparse-swin-t-p4-w7_fpn_ms-crop-3x_coco.py'
 
 data_root = 'data/demo_coco/'
 metainfo = dict(classes=('square', 'disk', 'triangle'),
                 palette=[(220, 40, 40), (40, 190, 60), (50, 80, 230)])
-image_size = (224, 224)
+image_size = (256, 256)
 
 model = dict(
     backbone=dict(embed_dims=32, depths=(2, 2, 2, 2), num_heads=(1, 2, 4, 8), window_size=7,

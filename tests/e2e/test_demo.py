@@ -1,8 +1,12 @@
 """A shortened run of the README's main job (tools/demo.py --quick), end to end."""
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+
+from sparsevit.demo.pipeline import DemoPlan, prepare_demo_data
+from sparsevit.demo.synthetic_coco import coco_recipe
 
 from ..helpers import REPO
 from ..helpers import load_tool as tool
@@ -13,7 +17,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope='module')
 def quick_demo(tmp_path_factory):
     root = tmp_path_factory.mktemp('demo')
-    summary = tool('demo').main(['--quick', '--work-dir', str(root / 'work'),
+    summary = tool('demo').main(['--quick', '--ablations', '--work-dir', str(root / 'work'),
                                  '--data-root', str(root / 'data')])
     return root, summary
 
@@ -22,17 +26,46 @@ def test_quick_demo_runs_every_step_and_writes_its_pictures(quick_demo):
     root, summary = quick_demo
     rows = summary['rows']
     assert [r['model'] for r in rows] == ['dense model', 'dense model', 'SAA model', 'SAA model',
-                                          'fine-tuned model']
+                                          'fine-tuned model', 'SAA model, uniform',
+                                          'dense model, smaller']
     assert rows[0]['sparsity'] == [0.0] * 4 and rows[0]['speedup'] == 1.0
     assert rows[1]['sparsity'] == summary['best_sparsity'] != [0.0] * 4
     assert all(r['latency_ms'] > 0 and 0.0 <= r['bbox_mAP'] <= 1.0 for r in rows)
-    for name in ('search_plot', 'windows'):
+    assert all(r['input'] == 256 for r in rows[:6])
+    equal = summary['equal_latency']
+    assert rows[5]['sparsity'] == [equal['uniform_ratio']] * 4
+    assert rows[5]['latency_ms'] == equal['uniform_ms']
+    assert rows[6]['latency_ms'] == equal['size_ms']
+    assert rows[6]['sparsity'] == [0.0] * 4 and rows[6]['input'] == equal['size'] < 256
+    assert rows[4]['latency_ms'] == equal['target_ms']
+    coverage = summary['coverage']
+    assert 0.0 <= coverage['coverage'] <= 1.0 and 0.0 < coverage['kept_fraction'] <= 1.0
+    assert coverage['windows'] == 3 * 100  # three validation images, 10 x 10 stage-0 windows
+    ablation = summary['ablation']
+    assert set(ablation) == {'evolution', 'random'}
+    assert all(a['evaluations'] >= 1 for a in ablation.values())
+    for name in ('search_plot', 'windows', 'ablation_plot'):
         assert Path(summary['files'][name]).read_bytes()[:4] == b'\x89PNG'
     assert json.loads(Path(summary['files']['summary']).read_text())['rows'] == rows
     finetune = Path(summary['files']['finetune_config']).read_text()
     assert f'sparsity={summary["best_sparsity"]!r}' in finetune
     for step in ('dense', 'saa', 'finetune'):
         assert list((root / 'work' / step).glob('iter_*.pth'))
+
+
+def testprepare_demo_data_is_reused_only_when_its_recipe_matches(quick_demo, tmp_path):
+    root, _ = quick_demo
+    recipe = json.loads((root / 'data' / 'generator.json').read_text())
+    plan = DemoPlan(data_root=str(root / 'data')).quick()
+    assert recipe == coco_recipe(plan.num_train, plan.num_val, (256, 256), plan.seed)
+    stamp = (root / 'data' / 'annotations' / 'instances_val2017.json').stat().st_mtime_ns
+    prepare_demo_data(plan)
+    assert (root / 'data' / 'annotations' / 'instances_val2017.json').stat().st_mtime_ns == stamp
+    other = replace(plan, data_root=str(tmp_path / 'data'))
+    (tmp_path / 'data').mkdir()
+    (tmp_path / 'data' / 'generator.json').write_text(json.dumps(dict(recipe, version=1)))
+    prepare_demo_data(other)  # files of an older generator are drawn again
+    assert json.loads((tmp_path / 'data' / 'generator.json').read_text()) == recipe
 
 
 def test_visualize_windows_tool(quick_demo, tmp_path):

@@ -3,8 +3,8 @@ import random
 
 import pytest
 
-from sparsevit.search import (Candidate, EvolutionarySearch, EvolutionSettings, crossover, mutate,
-                              pareto_front)
+from sparsevit.search import (Candidate, EvolutionarySearch, EvolutionSettings, RandomSearch,
+                              best_so_far, crossover, mutate, pareto_front)
 from sparsevit.search_space import SearchSpace
 
 SPACE = SearchSpace((2, 2, 6, 2))
@@ -168,3 +168,28 @@ def test_pareto_front():
              Candidate((0.3,), 15.0, 0.7), Candidate((0.4,), 9.0, None),
              Candidate((0.5,), 20.0, 0.7), Candidate((0.6,), 8.0, 0.2)]
     assert [c.point for c in pareto_front(cands)] == [(0.6,), (0.1,), (0.3,)]
+
+
+def test_random_search_keeps_band_budget_and_cache():
+    rec = Recorder()
+    result = RandomSearch(SPACE, SMALL, (60.0, 75.0), rec.measure, rec.evaluate).run()
+    assert result.proposals == 400
+    assert len(rec.measured) == len(set(rec.measured))
+    assert rec.evaluated and all(60.0 <= latency(p) <= 75.0 for p in rec.evaluated)
+    assert result.best.metric == max(metric(p) for p in rec.evaluated)
+    again = RandomSearch(SPACE, SMALL, (60.0, 75.0), latency, metric).run()
+    assert [c.point for c in again.candidates] == [c.point for c in result.candidates]
+
+
+def test_evolution_finds_more_than_random_search_with_the_same_budget():
+    settings = EvolutionSettings(population=32, parents=8, mutation_prob=0.3, budget=600, seed=1)
+    evolved = EvolutionarySearch(SPACE, settings, (60.0, 75.0), latency, metric).run()
+    drawn = RandomSearch(SPACE, settings, (60.0, 75.0), latency, metric).run()
+    assert evolved.best.metric > drawn.best.metric
+
+
+def test_best_so_far_counts_evaluations_only():
+    candidates = [Candidate((0.1,), 50.0, 0.3), Candidate((0.2,), 90.0),
+                  Candidate((0.3,), 55.0, 0.2), Candidate((0.4,), 52.0, 0.5)]
+    assert best_so_far(candidates) == [0.3, 0.3, 0.5]
+    assert best_so_far([Candidate((0.2,), 90.0)]) == []

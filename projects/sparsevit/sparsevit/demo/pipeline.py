@@ -2,32 +2,40 @@
 
 Dense training, sparsity-aware adaptation, evolutionary search under a band of
 the measured dense latency, fine-tuning of the best configuration and a final
-evaluation, on a small Swin Mask R-CNN and the generated shapes dataset.
-Ends with a table and writes its pictures (search plot, kept windows) and a
-summary into the work dir.
+evaluation, on a small Swin Mask R-CNN and the generated shapes dataset. The
+final table sets the searched configuration beside the two alternatives at its
+latency (one uniform ratio; the dense model on a smaller input) and reports how
+well the kept windows cover the objects. Writes its pictures (search plot, kept
+windows, optionally the search ablation) and a summary into the work dir.
 """
 import json
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import Optional
 
 import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
+from pycocotools.coco import COCO
 
-from ..analysis import LatencyProtocol
+from ..analysis import LatencyProtocol, object_coverage, object_polygons
 from ..apis import init_model
 from ..fileio import dump_json
-from ..search import EvolutionSettings, SearchRequest, TaskEvaluator, search_sparsity
+from ..search import EvolutionSettings, RandomSearch, SearchRequest, TaskEvaluator, search_sparsity
 from ..search.pipeline import LOG_NAME
+from ..search.plot import plot_best_over_evaluations
 from ..utils import config_path
 from ..visualization import visualize_windows
-from .synthetic_coco import generate_coco
+from .equal_latency import match_latency
+from .report import conclusions, format_table
+from .synthetic_coco import RECIPE_FILE, coco_recipe, generate_coco
 
 DENSE = 'demo/mask-rcnn_swin-mini-p4-w7_fpn_demo-coco.py'
 SAA = 'demo/mask-rcnn_swin-mini-p4-w7_fpn_saa_demo-coco.py'
 FINETUNE = 'demo/mask-rcnn_swin-mini-p4-w7_fpn_ft_demo-coco.py'
 METRIC = 'coco/bbox_mAP'
+SMALL_INPUT_PAD = 8  # pad divisor of the smaller test inputs (the configs pad to 32)
 
 
 @dataclass(frozen=True)
@@ -35,6 +43,7 @@ class DemoPlan:
     """Sizes of every step; :meth:`quick` shrinks them for tests."""
     work_dir: str = 'work_dirs/demo'
     data_root: str = 'data/demo_coco'
+    image_size: int = 256
     num_train: int = 128
     num_val: int = 24
     dense_iters: int = 200
@@ -48,6 +57,7 @@ class DemoPlan:
     latency_runs: int = 20
     threads: int = 2
     seed: int = 0
+    ablations: bool = False
 
     def quick(self) -> 'DemoPlan':
         return replace(self, num_train=8, num_val=3, dense_iters=4, saa_iters=4,
@@ -84,31 +94,76 @@ def _config(name: str, plan: DemoPlan, work_dir: Path, iters: int, **overrides) 
     return cfg
 
 
+def _test_size(cfg: Config, size: int) -> Config:
+    """``cfg`` with its validation images resized to ``size`` x ``size`` and padded to
+    :data:`SMALL_INPUT_PAD`, so that the backbone sees exactly that size."""
+    for step in cfg.val_dataloader.dataset.pipeline:
+        if step['type'] == 'Resize':
+            step['scale'] = (size, size)
+    cfg.model.data_preprocessor.pad_size_divisor = SMALL_INPUT_PAD
+    return cfg
+
+
 def _train(cfg: Config) -> Path:
     Runner.from_cfg(cfg).train()
     return Path(cfg.work_dir) / f'iter_{cfg.train_cfg.max_iters}.pth'
 
 
-def _table(rows: list[dict]) -> str:
-    head = f'{"model":<22} {"sparsity":<34} {"latency ms":>10} {"speedup":>8} {"bbox mAP":>9} ' \
-           f'{"mask mAP":>9}'
-    lines = [head, '-' * len(head)]
-    for r in rows:
-        lines.append(f'{r["model"]:<22} {json.dumps(r["sparsity"]):<34} {r["latency_ms"]:>10.2f} '
-                     f'{r["speedup"]:>7.2f}x {r["bbox_mAP"]:>9.3f} {r["segm_mAP"]:>9.3f}')
-    return '\n'.join(lines)
+def prepare_demo_data(plan: DemoPlan) -> None:
+    """Generate the demo data unless ``data_root`` holds this generator's files of the plan."""
+    root = Path(plan.data_root)
+    size = (plan.image_size, plan.image_size)
+    recipe = coco_recipe(plan.num_train, plan.num_val, size, plan.seed)
+    if (root / RECIPE_FILE).is_file() and json.loads((root / RECIPE_FILE).read_text()) == recipe:
+        print(f'{root} already holds this demo data', flush=True)
+        return
+    generate_coco(root, plan.num_train, plan.num_val, size, plan.seed)
+
+
+def _row(model: str, evaluator: TaskEvaluator, sparsity, latency_ms: float, dense_ms: float,
+         size: int) -> dict:
+    metrics = evaluator.metrics(sparsity)
+    return dict(model=model, sparsity=sparsity, input=size, latency_ms=latency_ms,
+                speedup=dense_ms / latency_ms, bbox_mAP=metrics.get('coco/bbox_mAP', 0.0),
+                segm_mAP=metrics.get('coco/segm_mAP', 0.0))
+
+
+def _random_search_ablation(saa: TaskEvaluator, searched, request: SearchRequest,
+                            out_file: Path) -> dict:
+    """A random search with the evolution's band, budget and seed, reusing its measurements;
+    plots the best metric over evaluations of both."""
+    seen = {c.point: c for c in searched.result.candidates}
+    space = searched.space
+
+    def latency_of(point) -> float:
+        return seen[point].latency_ms if point in seen else saa.latency(space.to_sparsity(point))
+
+    def metric_of(point) -> float:
+        known = seen.get(point)
+        return known.metric if known and known.feasible else saa.metric(space.to_sparsity(point))
+
+    random_result = RandomSearch(space, request.evolution, request.band, latency_of,
+                                 metric_of).run()
+    runs = dict(evolution=searched.result.candidates, random=random_result.candidates)
+    plot_best_over_evaluations(runs, METRIC, out_file,
+                               f'Evolution vs random search, {request.evolution.budget} '
+                               f'proposals each')
+    return {name: dict(best=max((c.metric for c in cands if c.feasible), default=None),
+                       evaluations=sum(c.feasible for c in cands))
+            for name, cands in runs.items()}
 
 
 def run_demo(plan: DemoPlan = DemoPlan()) -> dict:
     """Run every step; returns the summary also written to ``work_dir/summary.json``."""
     torch.set_num_threads(plan.threads)
     work = Path(plan.work_dir).resolve()
-    stage = Stages(7)
-    protocol = LatencyProtocol('cpu', 1, 224, 224, 'fp32', 3, plan.latency_runs)
+    stage = Stages(8 if plan.ablations else 7)
+    size = plan.image_size
+    protocol = LatencyProtocol('cpu', 1, size, size, 'fp32', 3, plan.latency_runs)
 
-    stage(f'demo data: {plan.num_train} train / {plan.num_val} val images in {plan.data_root}')
-    if not (Path(plan.data_root) / 'annotations' / 'instances_val2017.json').is_file():
-        generate_coco(plan.data_root, plan.num_train, plan.num_val, (224, 224), plan.seed)
+    stage(f'demo data: {plan.num_train} train / {plan.num_val} val images of {size}x{size} in '
+          f'{plan.data_root}')
+    prepare_demo_data(plan)
 
     stage(f'dense training: {plan.dense_iters} iterations')
     dense_ckpt = _train(_config(DENSE, plan, work / 'dense', plan.dense_iters))
@@ -129,57 +184,74 @@ def run_demo(plan: DemoPlan = DemoPlan()) -> dict:
     (search_dir / LOG_NAME).unlink(missing_ok=True)
     settings = EvolutionSettings(plan.population, plan.parents, plan.mutation_prob, plan.budget,
                                  plan.seed)
-    searched = search_sparsity(saa, SearchRequest(str(config_path(SAA)), band, settings,
-                                                  finetune_base=str(config_path(FINETUNE))),
-                               search_dir)
-    best, files, space = searched.best, searched.files, searched.space
+    request = SearchRequest(str(config_path(SAA)), band, settings,
+                            finetune_base=str(config_path(FINETUNE)))
+    searched = search_sparsity(saa, request, search_dir)
+    best = searched.best
+    files = dict(search_plot=searched.files['search.png'],
+                 finetune_config=searched.files['config'])
+
+    ablation: Optional[dict] = None
+    if plan.ablations:
+        stage(f'ablation: random search, {plan.budget} proposals under the same band')
+        files['ablation_plot'] = search_dir / 'evolution_vs_random.png'
+        ablation = _random_search_ablation(saa, searched, request, files['ablation_plot'])
 
     stage(f'fine-tuning {best}: {plan.finetune_iters} iterations from the SAA model')
     ft_ckpt = _train(_config(FINETUNE, plan, work / 'finetune', plan.finetune_iters,
                              load_from=str(saa_ckpt), model=dict(backbone=dict(sparsity=best))))
 
-    stage('final evaluation')
+    stage('final evaluation: equal-latency alternatives, accuracy, object coverage')
+    equal = match_latency(saa.model, best, replace(protocol, warmup=5, runs=2 * plan.latency_runs))
+    print(f'at the searched configuration\'s {equal.target_ms:.2f} ms: uniform ratio '
+          f'{equal.uniform_ratio:g} ({equal.uniform_ms:.2f} ms), dense at {equal.size}x'
+          f'{equal.size} ({equal.size_ms:.2f} ms)', flush=True)
     dense = TaskEvaluator(_config(DENSE, plan, work / 'dense_eval', 1), str(dense_ckpt), METRIC,
                           protocol=protocol, require_saa=False)
+    smaller = TaskEvaluator(_test_size(_config(DENSE, plan, work / 'dense_small_eval', 1),
+                                       equal.size), str(dense_ckpt), METRIC, protocol=protocol,
+                            require_saa=False)
     finetuned = TaskEvaluator(_config(FINETUNE, plan, work / 'final_eval', 1), str(ft_ckpt),
                               METRIC, protocol=protocol, require_saa=False)
-    latency = dense.latencies({'dense': None, 'searched': best}, runs=2 * plan.latency_runs)
-    dense_config = [0.0] * len(space.depths)
-    measured = [('dense model', dense, dense_config), ('dense model', dense, best),
-                ('SAA model', saa, dense_config), ('SAA model', saa, best),
-                ('fine-tuned model', finetuned, best)]
-    rows = []
-    for name, evaluator, config in measured:
-        metrics = evaluator.metrics(config)
-        key = 'dense' if config == dense_config else 'searched'
-        rows.append(dict(model=name, sparsity=config, latency_ms=latency[key],
-                         speedup=latency['dense'] / latency[key],
-                         bbox_mAP=metrics.get('coco/bbox_mAP', 0.0),
-                         segm_mAP=metrics.get('coco/segm_mAP', 0.0)))
+    zeros = [0.0] * len(searched.space.depths)
+    uniform = [equal.uniform_ratio] * len(zeros)
+    d, t = equal.dense_ms, equal.target_ms
+    rows = [_row('dense model', dense, zeros, d, d, size),
+            _row('dense model', dense, best, t, d, size),
+            _row('SAA model', saa, zeros, d, d, size),
+            _row('SAA model', saa, best, t, d, size),
+            _row('fine-tuned model', finetuned, best, t, d, size),
+            _row('SAA model, uniform', saa, uniform, equal.uniform_ms, d, size),
+            _row('dense model, smaller', smaller, zeros, equal.size_ms, d, equal.size)]
+
+    model = init_model(_config(FINETUNE, plan, work / 'final_eval', 1), str(ft_ckpt), best)
+    data_root = Path(plan.data_root)
+    ann_file = data_root / 'annotations' / 'instances_val2017.json'
+    coverage = object_coverage(model, ann_file, data_root / 'val2017')
 
     stage('pictures')
-    image = sorted((Path(plan.data_root) / 'val2017').iterdir())[0]
-    model = init_model(_config(FINETUNE, plan, work / 'final_eval', 1), str(ft_ckpt), best)
-    visualize_windows(model, str(image), work / 'windows.png',
-                      f'fine-tuned model, sparsity {best}: kept windows per stage')
+    coco = COCO(str(ann_file))
+    first = coco.loadImgs(sorted(coco.getImgIds())[:1])[0]
+    scale = (size / first['width'], size / first['height'])
+    files['windows'] = work / 'windows.png'
+    visualize_windows(model, str(data_root / 'val2017' / first['file_name']), files['windows'],
+                      f'fine-tuned model, sparsity {best}: kept windows per stage, objects in '
+                      f'cyan; stage 0 covers {coverage.coverage:.0%} of the object pixels with '
+                      f'{coverage.kept_fraction:.0%} of its windows',
+                      [object_polygons(coco, first['id'], scale)])
 
-    loss_dense = rows[0]['bbox_mAP'] - rows[1]['bbox_mAP']
-    loss_saa = rows[2]['bbox_mAP'] - rows[3]['bbox_mAP']
+    files['summary'] = work / 'summary.json'
     summary = dict(plan=asdict(plan), band_ms=list(band), best_sparsity=best, rows=rows,
-                   accuracy_loss_at_searched=dict(dense_trained=loss_dense, saa=loss_saa),
-                   files=dict(search_plot=str(files['search.png']),
-                              windows=str(work / 'windows.png'),
-                              finetune_config=str(files['config']),
-                              summary=str(work / 'summary.json')))
-    dump_json(summary, work / 'summary.json')
-    print('\n' + _table(rows))
-    print(f'\nFrom its own dense accuracy to the searched configuration, the dense-trained model '
-          f'loses {loss_dense:.3f} bbox mAP and the SAA model {loss_saa:.3f}: sparsity-aware '
-          f'adaptation {"keeps" if loss_saa < loss_dense else "does not keep"} the accuracy '
-          f'better.')
-    print(f'backbone speedup of the searched configuration: {rows[-1]["speedup"]:.2f}x '
-          f'({protocol.describe()}); fine-tuned bbox mAP {rows[-1]["bbox_mAP"]:.3f} vs dense '
-          f'{rows[0]["bbox_mAP"]:.3f}')
+                   equal_latency=equal.to_dict(), coverage=coverage.to_dict(),
+                   accuracy_loss_at_searched=dict(
+                       dense_trained=rows[0]['bbox_mAP'] - rows[1]['bbox_mAP'],
+                       saa=rows[2]['bbox_mAP'] - rows[3]['bbox_mAP']),
+                   files={name: str(path) for name, path in files.items()})
+    if ablation is not None:
+        summary['ablation'] = ablation
+    dump_json(summary, files['summary'])
+    print('\n' + format_table(rows))
+    print('\n' + conclusions(summary, protocol))
     for name, path in summary['files'].items():
         print(f'  {name:<16} {path}')
     return summary

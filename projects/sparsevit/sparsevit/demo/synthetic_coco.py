@@ -1,8 +1,12 @@
 """A small, quickly learnable COCO instance-segmentation dataset drawn from scratch.
 
-Each image has a softly textured grey background and one to four non-overlapping
-objects of three classes, each with its own shape and colour. The files follow
-the layout that mmdet's ``CocoDataset`` reads::
+Made for the premise of window pruning: as in natural images, the objects carry
+the detail. Each image has a smooth background (a colour gradient with a few
+large, blurred, low-contrast blobs as clutter) and one to five non-overlapping
+objects of three classes, each with its own outline, colour and fine texture
+(a checkerboard, rings or stripes a few pixels apart); some objects are smaller
+than a stage-0 window of Swin (28 pixels). The files follow the layout that
+mmdet's ``CocoDataset`` reads::
 
     root/annotations/instances_{train,val}2017.json
     root/{train,val}2017/<12-digit image id>.jpg
@@ -19,8 +23,13 @@ from ..fileio import dump_json
 DEMO_CLASSES = ('square', 'disk', 'triangle')
 DEMO_PALETTE = ((220, 40, 40), (40, 190, 60), (50, 80, 230))  # RGB, one per class
 DISK_VERTICES = 28
-MAX_OBJECTS = 4
-SIZE_RANGE = (0.15, 0.35)  # object side as a fraction of the shorter image side
+MAX_OBJECTS = 5
+SIZE_RANGE = (0.08, 0.3)  # object side as a fraction of the shorter image side
+TEXTURE_PERIOD = 6.0  # pixels per cycle of an object's texture
+TEXTURE_CONTRAST = 45.0  # amplitude of the texture around the class colour
+CLUTTER_BLOBS = (3, 7)  # blurred blobs per background
+GENERATOR_VERSION = 2  # raised whenever the same arguments draw different files
+RECIPE_FILE = 'generator.json'  # what drew the files: version and arguments
 MIN_GAP = 2.0  # pixels between the boxes of two objects
 MIN_SIDE = 32
 
@@ -39,7 +48,7 @@ def _polygon(label: int, x: float, y: float, size: float) -> np.ndarray:
 
 def _place_objects(rng: np.random.Generator, height: int,
                    width: int) -> List[Tuple[int, np.ndarray]]:
-    """1-4 (label, polygon) pairs whose boxes lie inside the image and do not touch."""
+    """1-5 (label, polygon) pairs whose boxes lie inside the image and do not touch."""
     wanted = int(rng.integers(1, MAX_OBJECTS + 1))
     boxes, objects = [], []
     for _ in range(50 * wanted):
@@ -56,19 +65,51 @@ def _place_objects(rng: np.random.Generator, height: int,
     return objects
 
 
+def _texture(label: int, height: int, width: int, centre: np.ndarray,
+             phase: np.ndarray) -> np.ndarray:
+    """``(H, W)`` values in [-1, 1]: checkerboard (square), rings around ``centre`` (disk),
+    diagonal stripes (triangle)."""
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    omega = 2 * np.pi / TEXTURE_PERIOD
+    if DEMO_CLASSES[label] == 'square':
+        return np.sign(np.sin(omega * (x + phase[0])) * np.sin(omega * (y + phase[1])))
+    if DEMO_CLASSES[label] == 'disk':
+        return np.sin(omega * np.hypot(x - centre[0], y - centre[1]) + phase[0])
+    return np.sign(np.sin(omega * (x + y) / np.sqrt(2) + phase[0]))
+
+
+def _background(rng: np.random.Generator, height: int, width: int) -> np.ndarray:
+    """Smooth clutter: a colour gradient and a few large blurred blobs of low contrast."""
+    base = rng.uniform(90, 150) + rng.uniform(-12, 12, size=3)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    slope = rng.uniform(-25, 25, size=(2, 3))
+    image = base + (x / width)[..., None] * slope[0] + (y / height)[..., None] * slope[1]
+    blobs = np.zeros((height, width, 3), np.float32)
+    side = min(height, width)
+    for _ in range(int(rng.integers(*CLUTTER_BLOBS))):
+        centre = (int(rng.uniform(0, width)), int(rng.uniform(0, height)))
+        axes = (int(rng.uniform(0.1, 0.35) * side), int(rng.uniform(0.1, 0.35) * side))
+        cv2.ellipse(blobs, centre, axes, float(rng.uniform(0, 180)), 0, 360,
+                    rng.uniform(-25, 25, size=3).tolist(), -1)
+    blur = max(3, side // 12) | 1
+    return image + cv2.GaussianBlur(blobs, (blur, blur), 0)
+
+
 def _render(rng: np.random.Generator, height: int, width: int,
             objects: List[Tuple[int, np.ndarray]]) -> np.ndarray:
-    """An RGB uint8 image: blotchy grey background, filled polygons, fine noise."""
-    grey = rng.uniform(100, 150) + rng.uniform(-10, 10, size=3)
-    cells = (height // 16 + 2, width // 16 + 2)
-    blotches = rng.normal(0, 15, size=(*cells, 1)) + rng.normal(0, 4, size=(*cells, 3))
-    image = grey + cv2.resize(blotches, (width, height), interpolation=cv2.INTER_CUBIC)
+    """An RGB uint8 image: smooth cluttered background, textured polygons, faint noise."""
+    image = _background(rng, height, width)
     for label, polygon in objects:
         colour = np.array(DEMO_PALETTE[label]) + rng.uniform(-15, 15, size=3)
+        texture = _texture(label, height, width, polygon.mean(axis=0),
+                           rng.uniform(0, 2 * np.pi, size=2))
         # COCO polygons bound pixel areas, OpenCV's points are pixel centres: shift by half
         points = np.round((polygon - 0.5) * 16).astype(np.int32)
-        cv2.fillPoly(image, [points], colour.tolist(), lineType=cv2.LINE_AA, shift=4)
-    image += rng.normal(0, 6, size=image.shape)
+        cover = np.zeros((height, width), np.float32)
+        cv2.fillPoly(cover, [points], 1.0, lineType=cv2.LINE_AA, shift=4)
+        filled = colour + TEXTURE_CONTRAST * texture[..., None]
+        image = image * (1 - cover[..., None]) + filled * cover[..., None]
+    image += rng.normal(0, 2, size=image.shape)
     return np.clip(image, 0, 255).astype(np.uint8)
 
 
@@ -127,7 +168,8 @@ def generate_coco(root: Union[str, Path], num_train: int = 32, num_val: int = 8,
     Returns:
         ``root``, ``classes``, ``train_ann_file``, ``train_img_dir``,
         ``val_ann_file``, ``val_img_dir`` (absolute paths as strings) and
-        ``num_instances`` (objects per split).
+        ``num_instances`` (objects per split). ``root/generator.json`` records
+        the generator version and the arguments (see :func:`coco_recipe`).
     """
     if num_train < 0 or num_val < 0:
         raise ValueError(f'image counts must be >= 0, got num_train={num_train}, '
@@ -145,4 +187,11 @@ def generate_coco(root: Union[str, Path], num_train: int = 32, num_val: int = 8,
         result[f'{split}_ann_file'] = str(ann_file)
         result[f'{split}_img_dir'] = str(root / f'{split}2017')
         result['num_instances'][split] = num_instances
+    dump_json(coco_recipe(num_train, num_val, image_size, seed), root / RECIPE_FILE)
     return result
+
+
+def coco_recipe(num_train: int, num_val: int, image_size: Tuple[int, int], seed: int) -> dict:
+    """What :func:`generate_coco` records in ``generator.json``: equal recipes, equal files."""
+    return dict(version=GENERATOR_VERSION, num_train=num_train, num_val=num_val,
+                image_size=list(image_size), seed=seed)

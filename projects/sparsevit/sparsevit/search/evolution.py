@@ -144,6 +144,27 @@ class EvolutionarySearch:
         return SearchResult(self.best(), list(self.cache.values()), self.proposals)
 
 
+class RandomSearch(EvolutionarySearch):
+    """The baseline of the evolution: uniformly random valid points under the same band,
+    budget of proposals, caching and seed."""
+
+    def run(self) -> SearchResult:
+        rng = random.Random(self.settings.seed)
+        while self.proposals < self.settings.budget:
+            self._assess(self.space.sample(rng))
+        return SearchResult(self.best(), list(self.cache.values()), self.proposals)
+
+
+def best_so_far(candidates: Sequence[Candidate]) -> list[float]:
+    """The best metric after each evaluation (feasible candidate), in the order measured."""
+    curve, best = [], float('-inf')
+    for c in candidates:
+        if c.feasible:
+            best = max(best, c.metric)
+            curve.append(best)
+    return curve
+
+
 def pareto_front(candidates: Sequence[Candidate]) -> list[Candidate]:
     """Feasible candidates not beaten by another on both latency (lower) and metric (higher)."""
     front, best_metric = [], float('-inf')

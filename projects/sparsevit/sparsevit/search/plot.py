@@ -1,11 +1,12 @@
-"""Picture of a search: every candidate, the latency band, the Pareto front and the best."""
+"""Pictures of a search: every candidate, the latency band, the Pareto front and the best;
+and the best metric over evaluations of several searches side by side."""
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from matplotlib.figure import Figure
 
 from ..fileio import save_figure
-from .evolution import Candidate
+from .evolution import Candidate, best_so_far
 
 
 def plot_search(candidates: Sequence[Candidate], front: Sequence[Candidate], best: Candidate,
@@ -36,5 +37,25 @@ def plot_search(candidates: Sequence[Candidate], front: Sequence[Candidate], bes
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc='best', framealpha=0.85)
+    fig.tight_layout()
+    save_figure(fig, out_file)
+
+
+def plot_best_over_evaluations(searches: Mapping[str, Sequence[Candidate]], metric_key: str,
+                               out_file: Path, title: str = 'Search strategies, same budget'
+                               ) -> None:
+    """One line per search: the best ``metric_key`` found after each evaluation."""
+    fig = Figure(figsize=(6.5, 4), dpi=120)
+    ax = fig.subplots()
+    for name, candidates in searches.items():
+        curve = best_so_far(candidates)
+        if curve:
+            ax.step(range(1, len(curve) + 1), curve, where='post',
+                    label=f'{name}: best {curve[-1]:.4g} after {len(curve)} evaluations')
+    ax.set_xlabel('evaluations (configurations inside the latency band)')
+    ax.set_ylabel(f'best {metric_key} so far')
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc='lower right', framealpha=0.85)
     fig.tight_layout()
     save_figure(fig, out_file)

@@ -70,13 +70,23 @@ def _deepest_regular(stage_records: list) -> Optional[dict]:
     return regular[-1] if regular else None
 
 
+def kept_window_ids(stage_records: list, image_index: int = 0) -> list[int]:
+    """Row-major ids of the windows a recorded stage kept for one image of the batch."""
+    block = _deepest_regular(stage_records)
+    if block is None:
+        return list(range(stage_records[0]['rows'] * stage_records[0]['cols']))
+    return block['kept'][image_index].tolist()
+
+
 def draw_windows(images: Union[np.ndarray, Sequence[np.ndarray]], records: list,
                  patch_size: int, window: int, out_file: Union[str, Path], title: str = '',
-                 row_titles: Sequence[str] = ()) -> None:
+                 row_titles: Sequence[str] = (),
+                 outlines: Sequence[Sequence[np.ndarray]] = ()) -> None:
     """One panel per image and stage: kept windows outlined, pruned ones dimmed.
 
     Args:
         images: one ``(H, W, 3)`` image, or one per image of the recorded batch.
+        outlines: per image, object polygons ``(k, 2)`` in its pixels, drawn in cyan.
     """
     images = [images] if isinstance(images, np.ndarray) else list(images)
     row_height = 3.2 * images[0].shape[0] / images[0].shape[1] + 0.4  # panels 3.2 in wide
@@ -89,8 +99,7 @@ def draw_windows(images: Union[np.ndarray, Sequence[np.ndarray]], records: list,
             block = _deepest_regular(stage_records)
             rows, cols = stage_records[0]['rows'], stage_records[0]['cols']
             size = window * patch_size * 2**stage  # input pixels per window side
-            kept = (set(range(rows * cols)) if block is None else
-                    set(block['kept'][row].tolist()))
+            kept = set(kept_window_ids(stage_records, row))
             for w in range(rows * cols):
                 y, x = divmod(w, cols)
                 rect = dict(xy=(x * size - 0.5, y * size - 0.5), width=size, height=size)
@@ -99,6 +108,9 @@ def draw_windows(images: Union[np.ndarray, Sequence[np.ndarray]], records: list,
                                                    lw=1.2))
                 else:
                     ax.add_patch(patches.Rectangle(**rect, color='black', alpha=0.6, lw=0))
+            for polygon in outlines[row] if row < len(outlines) else ():
+                ax.add_patch(patches.Polygon(polygon - 0.5, closed=True, fill=False,
+                                             edgecolor='cyan', lw=1.0))
             ratio = 0.0 if block is None else block['ratio']
             label = f'{row_titles[row]}, ' if row < len(row_titles) else ''
             ax.set_title(f'{label}stage {stage}: {len(kept)}/{rows * cols} windows kept '
@@ -112,10 +124,12 @@ def draw_windows(images: Union[np.ndarray, Sequence[np.ndarray]], records: list,
 
 
 def visualize_windows(model: nn.Module, source: Union[str, dict], out_file: Union[str, Path],
-                      title: str = '') -> None:
-    """Record and draw the kept windows of ``model`` on an image or a multi-camera sample."""
+                      title: str = '', outlines: Sequence[Sequence[np.ndarray]] = ()) -> None:
+    """Record and draw the kept windows of ``model`` on an image or a multi-camera sample
+    (``outlines``: object polygons per image, in the pixels the backbone saw)."""
     images, records = record_windows(model, source)
     backbone = sparse_backbones(model)[0]
     cameras = list(source.get('images', {})) if isinstance(source, dict) else []
     draw_windows(images, records, backbone.patch_embed.projection.kernel_size[0],
-                 backbone.stages[0].blocks[0].attn.window_size, out_file, title, cameras)
+                 backbone.stages[0].blocks[0].attn.window_size, out_file, title, cameras,
+                 outlines)

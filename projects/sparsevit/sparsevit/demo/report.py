@@ -1,0 +1,67 @@
+"""The demo's final table and what it shows, in words."""
+import json
+
+from ..analysis import LatencyProtocol
+
+COVERAGE_TARGET = dict(ratio=1.5, coverage=0.8)  # coverage >= 1.5 x kept fraction, and >= 0.8
+
+
+def _configuration(row: dict) -> str:
+    if not any(row['sparsity']):
+        return 'dense'
+    ratios = set(row['sparsity'])
+    return f'uniform {ratios.pop():g}' if len(ratios) == 1 else json.dumps(row['sparsity'])
+
+
+def format_table(rows: list[dict]) -> str:
+    """One line per evaluated model: configuration, input, latency, speedup, bbox/mask mAP."""
+    head = (f'{"model":<22} {"configuration":<32} {"input":>7} {"latency ms":>10} '
+            f'{"speedup":>8} {"bbox mAP":>9} {"mask mAP":>9}')
+    lines = [head, '-' * len(head)]
+    for r in rows:
+        lines.append(f'{r["model"]:<22} {_configuration(r):<32} {r["input"]:>3}x{r["input"]:<3} '
+                     f'{r["latency_ms"]:>10.2f} {r["speedup"]:>7.2f}x {r["bbox_mAP"]:>9.3f} '
+                     f'{r["segm_mAP"]:>9.3f}')
+    return '\n'.join(lines)
+
+
+def _verdict(better: bool) -> str:
+    return 'better than' if better else 'not better than'
+
+
+def conclusions(summary: dict, protocol: LatencyProtocol) -> str:
+    """What the run showed: SAA under pruning, the equal-latency comparisons, coverage."""
+    dense, searched, finetuned = summary['rows'][0], summary['rows'][3], summary['rows'][4]
+    uniform, smaller = summary['rows'][5], summary['rows'][6]
+    loss = summary['accuracy_loss_at_searched']
+    cov = summary['coverage']
+    met = (cov['coverage'] >= COVERAGE_TARGET['coverage'] and
+           cov['ratio'] >= COVERAGE_TARGET['ratio'])
+    lines = [
+        f'From its own dense accuracy to the searched configuration, the dense-trained model '
+        f'loses {loss["dense_trained"]:.3f} bbox mAP and the SAA model {loss["saa"]:.3f}: '
+        f'sparsity-aware adaptation '
+        f'{"keeps" if loss["saa"] < loss["dense_trained"] else "does not keep"} the accuracy '
+        f'better.',
+        f'At equal backbone latency ({searched["latency_ms"]:.2f} ms, {protocol.describe()}): '
+        f'the searched configuration ({searched["bbox_mAP"]:.3f} bbox mAP, SAA model) is '
+        f'{_verdict(searched["bbox_mAP"] > uniform["bbox_mAP"])} {_configuration(uniform)} '
+        f'({uniform["bbox_mAP"]:.3f} at {uniform["latency_ms"]:.2f} ms), and the fine-tuned '
+        f'sparse model at {finetuned["input"]}x{finetuned["input"]} ({finetuned["bbox_mAP"]:.3f}) '
+        f'is {_verdict(finetuned["bbox_mAP"] > smaller["bbox_mAP"])} the dense model at '
+        f'{smaller["input"]}x{smaller["input"]} ({smaller["bbox_mAP"]:.3f} at '
+        f'{smaller["latency_ms"]:.2f} ms).',
+        f'Object coverage of the kept stage-0 windows: {cov["coverage"]:.3f} of the object '
+        f'pixels lie in the {cov["kept_fraction"]:.3f} of the windows kept ({cov["ratio"]:.2f}x '
+        f'what content-blind pruning would cover); target >= {COVERAGE_TARGET["ratio"]}x and '
+        f'>= {COVERAGE_TARGET["coverage"]}: {"met" if met else "not met"}.',
+        f'Backbone speedup of the searched configuration: {finetuned["speedup"]:.2f}x; fine-tuned '
+        f'bbox mAP {finetuned["bbox_mAP"]:.3f} vs dense {dense["bbox_mAP"]:.3f}.',
+    ]
+    if 'ablation' in summary:
+        ablation = summary['ablation']
+        lines.append('Search ablation, same budget: ' + '; '.join(
+            f'{name} best {a["best"]:.3f} after {a["evaluations"]} evaluations'
+            if a['best'] is not None else f'{name}: nothing in the band'
+            for name, a in ablation.items()) + '.')
+    return '\n'.join(lines)

@@ -1,0 +1,39 @@
+"""The uniform ratio and the smaller input that match a configuration's latency."""
+import torch
+from torch import nn
+
+from sparsevit import SparseSwinTransformer
+from sparsevit.analysis import LatencyProtocol
+from sparsevit.demo.equal_latency import closest, match_latency, smaller_sizes
+
+
+class Detector(nn.Module):
+    """Just a backbone, as sparse_backbones finds it in a task model."""
+
+    def __init__(self):
+        super().__init__()
+        self.backbone = SparseSwinTransformer(embed_dims=32, depths=(2, 2, 2, 2),
+                                              num_heads=(1, 2, 4, 8), window_size=4)
+
+
+def test_smaller_sizes():
+    assert smaller_sizes(256) == list(range(248, 127, -8))
+    assert smaller_sizes(64, step=16, lowest=0.5) == [48, 32]
+
+
+def test_closest_latency():
+    assert closest({0.0: 20.0, 0.5: 11.0, 0.8: 8.0}, 10.0) == 0.5
+    assert closest({256: 20.0, 192: 11.0, 128: 6.0}, 5.0) == 128
+    assert closest({'a': 9.0, 'b': 11.0}, 10.0) == 'a'
+
+
+def test_match_times_every_candidate_and_returns_one_of_each():
+    torch.manual_seed(0)
+    model = Detector().eval()
+    protocol = LatencyProtocol('cpu', 1, 128, 128, 'fp32', 1, 3)
+    match = match_latency(model, [0.8] * 4, protocol, ratios=(0.0, 0.8), sizes=(120, 64))
+    assert match.uniform_ratio in (0.0, 0.8) and match.size in (120, 64)
+    assert min(match.dense_ms, match.target_ms, match.uniform_ms, match.size_ms) > 0
+    assert model.backbone.sparsity == [0.0, 0.0, 0.0, 0.0]  # timed on a copy
+    assert set(match.to_dict()) == {'dense_ms', 'target_ms', 'uniform_ratio', 'uniform_ms', 'size',
+                                    'size_ms'}
