@@ -43,14 +43,18 @@ def test_coverage_of_a_demo_model(data):
     dense = object_coverage(model, ann_file, img_dir)
     coco = COCO(ann_file)
     masks = sum(int(coco.annToMask(a).sum()) for a in coco.loadAnns(coco.getAnnIds()))
-    assert dense.object_pixels == masks > 0
-    assert dense.coverage == 1.0 and dense.kept_fraction == 1.0 and dense.windows == 3 * 100
+    # 256x256: 10x10, 5x5, 3x3 and 2x2 windows of 7x7 tokens per stage
+    assert [c.windows for c in dense] == [3 * 100, 3 * 25, 3 * 9, 3 * 4]
+    assert all(c.object_pixels == masks > 0 for c in dense)
+    assert all(c.coverage == 1.0 and c.kept_fraction == 1.0 for c in dense)
     coverages = []
     for ratio in (0.3, 0.6, 0.9):
-        set_sparsity(model, [ratio, 0, 0, 0])
-        cov = object_coverage(model, ann_file, img_dir)
-        assert cov.kept_windows == 3 * kept_windows(100, ratio)
-        coverages.append(cov.coverage)
+        set_sparsity(model, [ratio, 0, 0.5, 0])
+        stages = object_coverage(model, ann_file, img_dir)
+        assert stages[0].kept_windows == 3 * kept_windows(100, ratio)
+        assert stages[2].kept_windows == 3 * kept_windows(9, 0.5)
+        assert stages[1].kept_fraction == 1.0 and stages[3].kept_fraction == 1.0
+        coverages.append(stages[0].coverage)
     # one ranking per image: a sparser configuration keeps a subset of the windows
     assert 1.0 >= coverages[0] >= coverages[1] >= coverages[2] >= 0.0
 

@@ -41,6 +41,8 @@ def test_quick_demo_runs_every_step_and_writes_its_pictures(quick_demo):
     coverage = summary['coverage']
     assert 0.0 <= coverage['coverage'] <= 1.0 and 0.0 < coverage['kept_fraction'] <= 1.0
     assert coverage['windows'] == 3 * 100  # three validation images, 10 x 10 stage-0 windows
+    per_stage = summary['coverage_per_stage']
+    assert per_stage[0] == coverage and [c['windows'] for c in per_stage] == [300, 75, 27, 12]
     ablation = summary['ablation']
     assert set(ablation) == {'evolution', 'random'}
     assert all(a['evaluations'] >= 1 for a in ablation.values())

@@ -3,8 +3,8 @@
 The premise of window pruning (docs/method.md, section 2) is that the windows
 it keeps hold what matters. On a COCO-format validation set this is measured
 as the fraction of ground-truth object pixels that lie inside the kept stage-0
-windows, beside the fraction of windows kept: pruning that ignores the content
-covers the objects in proportion to what it keeps.
+windows (and likewise in every other stage), beside the fraction of windows kept:
+pruning that ignores the content covers the objects in proportion to what it keeps.
 """
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,17 +68,17 @@ def object_polygons(coco: COCO, image_id: int, scale: tuple[float, float] = (1.0
 
 
 def object_coverage(model: nn.Module, ann_file: Union[str, Path], img_dir: Union[str, Path],
-                    image_ids: Optional[Sequence[int]] = None, stage: int = 0) -> WindowCoverage:
-    """Coverage of the objects of ``ann_file`` by the windows ``model`` keeps in ``stage``.
+                    image_ids: Optional[Sequence[int]] = None) -> list[WindowCoverage]:
+    """Per stage, the coverage of the objects of ``ann_file`` by the windows ``model`` keeps.
 
     Each image goes through the model's test pipeline and backbone under its
     current sparsity; object masks are resized to the image the backbone saw.
     """
     coco = COCO(str(ann_file))
     backbone = sparse_backbones(model)[0]
-    window_pixels = (backbone.patch_embed.projection.kernel_size[0] *
-                     backbone.stages[0].blocks[0].attn.window_size * 2**stage)
-    totals = np.zeros(4, np.int64)
+    stage0_pixels = (backbone.patch_embed.projection.kernel_size[0] *
+                     backbone.stages[0].blocks[0].attn.window_size)
+    totals = np.zeros((len(backbone.stages), 4), np.int64)
     for image_id in image_ids if image_ids is not None else sorted(coco.getImgIds()):
         info = coco.loadImgs([image_id])[0]
         images, records = record_windows(model, str(Path(img_dir) / info['file_name']))
@@ -87,8 +87,9 @@ def object_coverage(model: nn.Module, ann_file: Union[str, Path], img_dir: Union
         for ann in coco.loadAnns(coco.getAnnIds(imgIds=[image_id], iscrowd=False)):
             objects |= coco.annToMask(ann)
         objects = cv2.resize(objects, shape[::-1], interpolation=cv2.INTER_NEAREST).astype(bool)
-        kept = kept_pixel_mask(records[stage], shape, window_pixels)
-        stage_windows = records[stage][0]['rows'] * records[stage][0]['cols']
-        totals += [objects.sum(), (objects & kept).sum(), stage_windows,
-                   len(kept_window_ids(records[stage], 0))]
-    return WindowCoverage(*map(int, totals))
+        for stage, stage_records in enumerate(records):
+            kept = kept_pixel_mask(stage_records, shape, stage0_pixels * 2**stage)
+            totals[stage] += [objects.sum(), (objects & kept).sum(),
+                              stage_records[0]['rows'] * stage_records[0]['cols'],
+                              len(kept_window_ids(stage_records))]
+    return [WindowCoverage(*map(int, row)) for row in totals]

@@ -236,13 +236,15 @@ def run_demo(plan: DemoPlan = DemoPlan()) -> dict:
     files['windows'] = work / 'windows.png'
     visualize_windows(model, str(data_root / 'val2017' / first['file_name']), files['windows'],
                       f'fine-tuned model, sparsity {best}: kept windows per stage, objects in '
-                      f'cyan; stage 0 covers {coverage.coverage:.0%} of the object pixels with '
-                      f'{coverage.kept_fraction:.0%} of its windows',
+                      f'cyan; share of the object pixels in kept windows / of windows kept: ' +
+                      ', '.join(f'stage {i} {c.coverage:.0%} / {c.kept_fraction:.0%}'
+                                for i, c in enumerate(coverage)),
                       [object_polygons(coco, first['id'], scale)])
 
     files['summary'] = work / 'summary.json'
     summary = dict(plan=asdict(plan), band_ms=list(band), best_sparsity=best, rows=rows,
-                   equal_latency=equal.to_dict(), coverage=coverage.to_dict(),
+                   equal_latency=equal.to_dict(), coverage=coverage[0].to_dict(),
+                   coverage_per_stage=[c.to_dict() for c in coverage],
                    accuracy_loss_at_searched=dict(
                        dense_trained=rows[0]['bbox_mAP'] - rows[1]['bbox_mAP'],
                        saa=rows[2]['bbox_mAP'] - rows[3]['bbox_mAP']),

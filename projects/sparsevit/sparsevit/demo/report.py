@@ -54,7 +54,10 @@ def conclusions(summary: dict, protocol: LatencyProtocol) -> str:
         f'Object coverage of the kept stage-0 windows: {cov["coverage"]:.3f} of the object '
         f'pixels lie in the {cov["kept_fraction"]:.3f} of the windows kept ({cov["ratio"]:.2f}x '
         f'what content-blind pruning would cover); target >= {COVERAGE_TARGET["ratio"]}x and '
-        f'>= {COVERAGE_TARGET["coverage"]}: {"met" if met else "not met"}.',
+        f'>= {COVERAGE_TARGET["coverage"]}: {"met" if met else "not met"}. Per stage (object '
+        f'pixels covered / windows kept): ' + ', '.join(
+            f'{i}: {c["coverage"]:.3f} / {c["kept_fraction"]:.3f} ({c["ratio"]:.2f}x)'
+            for i, c in enumerate(summary['coverage_per_stage'])) + '.',
         f'Backbone speedup of the searched configuration: {finetuned["speedup"]:.2f}x; fine-tuned '
         f'bbox mAP {finetuned["bbox_mAP"]:.3f} vs dense {dense["bbox_mAP"]:.3f}.',
     ]
