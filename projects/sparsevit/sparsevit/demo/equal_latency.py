@@ -1,11 +1,12 @@
 """The two alternatives the paper compares a searched configuration with, at its latency:
 one uniform ratio for every block, and the dense backbone on a smaller input.
 
-All candidates are timed round-robin in one run beside the dense backbone and the
-target configuration; the candidate closest to the target's latency is chosen.
-The four that are reported (dense, target, the chosen ratio and size) are then
-timed again round-robin on their own: interleaving dozens of calls of different
-shapes changes the figures of a small model (cache and allocator state).
+Two round-robin runs: the first times every candidate beside the dense backbone
+and the target and finds the closest of each kind; the second times only the
+dense backbone, the target and the closest candidate of each kind with two
+neighbours on each side, and its figures choose and are reported. On a small model,
+interleaving dozens of calls of different shapes moves the figures (cache and
+allocator state), so the coarse run only narrows the choice.
 """
 import copy
 from dataclasses import asdict, dataclass
@@ -67,13 +68,23 @@ def match_latency(model: nn.Module, target, protocol: LatencyProtocol,
     calls = {'dense': call(dense), 'target': call(target)}
     calls.update({f'uniform-{r:g}': call([r] * len(dense)) for r in ratios})
     calls.update({f'{s}x{s}': call(dense, s) for s in sizes})
-    results = measure_interleaved(calls, torch.device(p.device), p.warmup, p.runs)
-    ms = {name: r.mean_ms for name, r in results.items()}
-    uniform = {r: ms[f'uniform-{r:g}'] for r in ratios}
-    smaller = {s: ms[f'{s}x{s}'] for s in sizes}
-    ratio, size = closest(uniform, ms['target']), closest(smaller, ms['target'])
-    chosen = ('dense', 'target', f'uniform-{ratio:g}', f'{size}x{size}')
-    results = measure_interleaved({name: calls[name] for name in chosen},
-                                  torch.device(p.device), p.warmup, p.runs)
-    dense_ms, target_ms, uniform_ms, size_ms = (results[name].mean_ms for name in chosen)
-    return EqualLatency(dense_ms, target_ms, ratio, uniform_ms, size, size_ms)
+    device = torch.device(p.device)
+    coarse = {name: r.mean_ms for name, r in
+              measure_interleaved(calls, device, p.warmup, p.runs).items()}
+    ratio = closest({r: coarse[f'uniform-{r:g}'] for r in ratios}, coarse['target'])
+    size = closest({s: coarse[f'{s}x{s}'] for s in sizes}, coarse['target'])
+    near_ratios, near_sizes = _neighbours(ratios, ratio), _neighbours(sizes, size)
+    names = ['dense', 'target'] + [f'uniform-{r:g}' for r in near_ratios] + \
+        [f'{s}x{s}' for s in near_sizes]
+    ms = {name: r.mean_ms for name, r in
+          measure_interleaved({n: calls[n] for n in names}, device, p.warmup, p.runs).items()}
+    ratio = closest({r: ms[f'uniform-{r:g}'] for r in near_ratios}, ms['target'])
+    size = closest({s: ms[f'{s}x{s}'] for s in near_sizes}, ms['target'])
+    return EqualLatency(ms['dense'], ms['target'], ratio, ms[f'uniform-{ratio:g}'], size,
+                        ms[f'{size}x{size}'])
+
+
+def _neighbours(values: Sequence, value, reach: int = 2) -> list:
+    """``value`` and the ``reach`` values on each side of it in ``values``."""
+    i = list(values).index(value)
+    return list(values)[max(0, i - reach):i + reach + 1]

@@ -235,10 +235,9 @@ def run_demo(plan: DemoPlan = DemoPlan()) -> dict:
     scale = (size / first['width'], size / first['height'])
     files['windows'] = work / 'windows.png'
     visualize_windows(model, str(data_root / 'val2017' / first['file_name']), files['windows'],
-                      f'fine-tuned model, sparsity {best}: kept windows per stage, objects in '
-                      f'cyan; share of the object pixels in kept windows / of windows kept: ' +
-                      ', '.join(f'stage {i} {c.coverage:.0%} / {c.kept_fraction:.0%}'
-                                for i, c in enumerate(coverage)),
+                      f'fine-tuned model, {best}: kept windows (yellow), objects (cyan); object '
+                      f'pixels covered per stage: ' +
+                      ', '.join(f'{c.coverage:.0%}' for c in coverage),
                       [object_polygons(coco, first['id'], scale)])
 
     files['summary'] = work / 'summary.json'

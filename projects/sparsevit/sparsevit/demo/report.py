@@ -37,6 +37,8 @@ def conclusions(summary: dict, protocol: LatencyProtocol) -> str:
     cov = summary['coverage']
     met = (cov['coverage'] >= COVERAGE_TARGET['coverage'] and
            cov['ratio'] >= COVERAGE_TARGET['ratio'])
+    gaps = [abs(r['latency_ms'] / searched['latency_ms'] - 1) for r in (uniform, smaller)]
+    gap_note = ' (more than 5%: compare with care)' if max(gaps) > 0.05 else ''
     lines = [
         f'From its own dense accuracy to the searched configuration, the dense-trained model '
         f'loses {loss["dense_trained"]:.3f} bbox mAP and the SAA model {loss["saa"]:.3f}: '
@@ -50,7 +52,8 @@ def conclusions(summary: dict, protocol: LatencyProtocol) -> str:
         f'sparse model at {finetuned["input"]}x{finetuned["input"]} ({finetuned["bbox_mAP"]:.3f}) '
         f'is {_verdict(finetuned["bbox_mAP"] > smaller["bbox_mAP"])} the dense model at '
         f'{smaller["input"]}x{smaller["input"]} ({smaller["bbox_mAP"]:.3f} at '
-        f'{smaller["latency_ms"]:.2f} ms).',
+        f'{smaller["latency_ms"]:.2f} ms). Latency gaps to the searched configuration: '
+        f'{gaps[0]:.1%} and {gaps[1]:.1%}{gap_note}.',
         f'Object coverage of the kept stage-0 windows: {cov["coverage"]:.3f} of the object '
         f'pixels lie in the {cov["kept_fraction"]:.3f} of the windows kept ({cov["ratio"]:.2f}x '
         f'what content-blind pruning would cover); target >= {COVERAGE_TARGET["ratio"]}x and '
