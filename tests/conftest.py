@@ -1,10 +1,21 @@
 """Shared fixtures: small Swin architectures that keep CPU tests fast."""
+import os
+import shutil
+import tempfile
+
 import pytest
 import torch
 
 # four stages with several windows each at 128 x 128 input (window 4)
 TINY_SWIN = dict(embed_dims=24, depths=(2, 2, 4, 2), num_heads=(1, 2, 4, 8), window_size=4,
                  drop_path_rate=0.0)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """Name the free space where the tests write: a full disk shows up as errors everywhere."""
+    basetemp = config.option.basetemp or tempfile.gettempdir()
+    free_gib = shutil.disk_usage(basetemp if os.path.isdir(basetemp) else '.').free / 2**30
+    return f'free disk space for test files: {free_gib:.1f} GiB in {basetemp}'
 
 
 @pytest.fixture(autouse=True)
