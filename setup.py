@@ -52,9 +52,11 @@ setup(
         'seg': requirements('seg'),
         '3d': requirements('3d'),
         'optional': requirements('optional'),
+        'deploy': requirements('deploy'),
         'tests': requirements('tests'),
         'mim': requirements('mminstall'),
-        'all': requirements('seg') + requirements('3d') + requirements('optional'),
+        'all': requirements('seg') + requirements('3d') + requirements('optional') +
+        requirements('deploy'),
     },
     cmdclass={'build_py': BuildWithMimFiles},
 )

@@ -178,7 +178,7 @@ REQS=$(mktemp -d)
 grep -v '^mmdet3d' "$ROOT/requirements/3d.txt" > "$REQS/3d-without-mmdet3d.txt"
 pip_q install -c "$STACK_FILE" -r "$ROOT/requirements/runtime.txt" -r "$ROOT/requirements/seg.txt" \
   -r "$REQS/3d-without-mmdet3d.txt" -r "$ROOT/requirements/optional.txt" \
-  -r "$ROOT/requirements/tests.txt"
+  -r "$ROOT/requirements/deploy.txt" -r "$ROOT/requirements/tests.txt"
 rm -rf "$REQS"
 pip_q install --no-deps -c "$STACK_FILE" -r "$ROOT/requirements/no-deps.txt"
 pip_q install "setuptools<82"  # re-pin: some dependency may have pulled a newer one

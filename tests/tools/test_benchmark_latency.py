@@ -47,3 +47,33 @@ def test_config_source_and_bad_input(tool, tmp_path):
     cfg.write_text("model = dict(backbone=dict(type='ResNet', depth=50))\n")
     with pytest.raises(SystemExit, match='has no Swin backbone'):
         tool.main(['--config', str(cfg), '--runs', '1'])
+
+
+def test_compiled_figures_beside_eager(tool, monkeypatch, capsys):
+    import torch
+
+    from sparsevit.deployment import compile_backbone
+    torch._dynamo.reset()
+    # dynamo's graphs run eagerly here (inductor is covered by tests/deployment/test_compiled.py)
+    monkeypatch.setattr(tool, 'compile_backbone', lambda b: compile_backbone(b, backend='eager'))
+    result = tool.main(['--size', '64', '96', '--warmup', '0', '--runs', '2', '--threads', '1',
+                        '--compile', '--sparsity', 'dense', '--sparsity', 'uniform-0.5'])
+    printed = capsys.readouterr().out
+    assert 'dense compiled: ' in printed and 'uniform-0.5 compiled: ' in printed
+    assert 'compiled=True' in printed and 'compiled ms' in printed
+    rows = {row['name']: row for row in result['results']}
+    assert 'compiled' not in rows['mmdet dense']
+    assert rows['dense']['compiled_ratio_to_own_dense'] == 1.0
+    for name in ('dense', 'uniform-0.5'):
+        compiled = rows[name]['compiled']
+        assert compiled['runs'] == 2 and compiled['mean_ms'] > 0
+        assert rows[name]['compiled_vs_eager'] == pytest.approx(
+            compiled['mean_ms'] / rows[name]['latency']['mean_ms'])
+
+
+def test_compile_refuses_more_configurations_than_it_keeps(tool):
+    specs = [arg for r in range(9) for arg in ('--sparsity', f'uniform-0.{r}')]
+    with pytest.raises(SystemExit, match='--compile times at most 8 configurations'):
+        tool.main(['--size', '32', '32', '--runs', '1', '--compile', *specs])
+    with pytest.raises(SystemExit):
+        tool.main(['--whole-model', 'cfg.py', '--compile'])

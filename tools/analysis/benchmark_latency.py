@@ -5,6 +5,9 @@ mode, warm-up rounds, then timed rounds; statistic = mean of the middle half.
 mmdet's dense ``SwinTransformer`` (same weights) and every configuration are
 timed round-robin in the same run, so the ratios share the machine's state.
 
+``--compile`` also times the backbone compiled with torch.compile (one graph per
+configuration, compiled before the timing) beside eager mode, in the same run.
+
 ``--whole-model CONFIG [CHECKPOINT]`` times, in the same round-robin run, the
 whole task model (data preprocessor, backbone, neck, heads, post-processing) on
 samples of the config's test dataset at its test resolution, and its backbone on
@@ -13,12 +16,14 @@ the same input, and reports both ratios to the dense configuration.
 Examples (the CPU protocols of benchmarks/latency.md)::
 
     python tools/analysis/benchmark_latency.py --size 672 672 --batch 1 --threads 2
+    python tools/analysis/benchmark_latency.py --compile --sparsity dense --sparsity uniform-0.6
     python tools/analysis/benchmark_latency.py --whole-model CONFIG CHECKPOINT --threads 2
 """
 import argparse
 import json
 import os
 import platform
+import time
 
 import torch
 from mmdet.models.backbones import SwinTransformer
@@ -27,6 +32,7 @@ from mmengine.config import Config
 from sparsevit import SparseSwinTransformer, get_sparsity, set_sparsity, sparse_backbones
 from sparsevit.analysis import DTYPES, backbone_flops, measure_interleaved
 from sparsevit.apis import dataset_batch, init_model
+from sparsevit.deployment import MAX_COMPILED_VARIANTS, compile_backbone
 from sparsevit.fileio import dump_json
 from sparsevit.presets import SWIN_ARCHS, resolve_sparsity
 from sparsevit.utils import ProgressLine, run_tool
@@ -60,11 +66,16 @@ def parse_args(argv=None) -> argparse.Namespace:
         help='a configuration to time: dense, uniform-R, searched-0.3/0.6/0.7 (Swin-T), or '
         'NAME=[0.6,0,[0.2,0.2,0.4,0.4,0.5,0.5],0]; repeatable '
         f'(default: {" ".join(DEFAULT_CONFIGS)})')
+    parser.add_argument('--compile', action='store_true',
+                        help='also time each configuration compiled with torch.compile '
+                        f'(backbone only; at most {MAX_COMPILED_VARIANTS} configurations)')
     parser.add_argument('--out', help='write the results as JSON here')
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args(argv)
     if args.whole_model is not None and len(args.whole_model) > 2:
         parser.error('--whole-model takes CONFIG and an optional CHECKPOINT')
+    if args.compile and args.whole_model is not None:
+        parser.error('--compile times the backbone; it does not go with --whole-model')
     return args
 
 
@@ -146,8 +157,10 @@ def backbone_benchmark(args: argparse.Namespace, device: torch.device) -> dict:
 
     calls = {'mmdet dense': lambda: dense(image)}
     calls.update({name: run_sparse(config) for name, config in configs.items()})
+    if args.compile:
+        calls.update(compiled_calls(sparse, configs, image))
     protocol = describe(args, device, resolution=list(args.size),
-                        backbone=args.config or args.arch)
+                        backbone=args.config or args.arch, compiled=args.compile)
     timings = time_round_robin(calls, args, device, protocol)
     base = timings['mmdet dense'].mean_ms
     sparse.sparsity = None
@@ -161,13 +174,53 @@ def backbone_benchmark(args: argparse.Namespace, device: torch.device) -> dict:
                          ratio=timings[name].mean_ms / base,
                          ratio_to_own_dense=timings[name].mean_ms / own_dense,
                          ideal_ratio=backbone_flops(sparse, args.size) / dense_flops))
-    print(f'\n{"configuration":<16} {"latency ms":>11} {"vs mmdet":>9} {"vs dense":>9} '
-          f'{"ideal":>7}  sparsity')
-    for row in rows:
-        print(f'{row["name"]:<16} {row["latency"]["mean_ms"]:>11.2f} {row["ratio"]:>9.3f} '
-              f'{row["ratio_to_own_dense"]:>9.3f} {row["ideal_ratio"]:>7.3f}  '
-              f'{json.dumps(row["sparsity"])}')
+        if args.compile:
+            compiled = timings[f'{name} compiled']
+            rows[-1].update(compiled=compiled.to_dict(),
+                            compiled_ratio_to_own_dense=compiled.mean_ms
+                            / timings['dense compiled'].mean_ms,
+                            compiled_vs_eager=compiled.mean_ms / timings[name].mean_ms)
+    print_backbone_table(rows, args.compile)
     return dict(protocol=protocol, results=rows)
+
+
+def compiled_calls(backbone: SparseSwinTransformer, configs: dict, image: torch.Tensor) -> dict:
+    """``'<name> compiled'`` calls of ``backbone`` under torch.compile, each configuration
+    compiled once here (with a line of its compile time), before any timing."""
+    if len(configs) > MAX_COMPILED_VARIANTS:
+        raise SystemExit(f'--compile times at most {MAX_COMPILED_VARIANTS} configurations '
+                         f"(torch.compile's recompile limit), got {len(configs)}")
+    compiled = compile_backbone(backbone)
+
+    def run(config):
+        def call():
+            backbone.sparsity = config
+            return compiled(image)
+        return call
+
+    calls = {f'{name} compiled': run(config) for name, config in configs.items()}
+    for name, call in calls.items():
+        start = time.perf_counter()
+        with torch.inference_mode():
+            call()
+        print(f'{name}: {time.perf_counter() - start:.1f} s to compile', flush=True)
+    return calls
+
+
+def print_backbone_table(rows: list[dict], compiled: bool) -> None:
+    header = (f'\n{"configuration":<16} {"latency ms":>11} {"vs mmdet":>9} {"vs dense":>9} '
+              f'{"ideal":>7}')
+    if compiled:
+        header += f' {"compiled ms":>12} {"vs dense":>9} {"vs eager":>9}'
+    print(header + '  sparsity')
+    for row in rows:
+        line = (f'{row["name"]:<16} {row["latency"]["mean_ms"]:>11.2f} {row["ratio"]:>9.3f} '
+                f'{row["ratio_to_own_dense"]:>9.3f} {row["ideal_ratio"]:>7.3f}')
+        if compiled:
+            line += (f' {row["compiled"]["mean_ms"]:>12.2f} '
+                     f'{row["compiled_ratio_to_own_dense"]:>9.3f} '
+                     f'{row["compiled_vs_eager"]:>9.3f}' if 'compiled' in row else ' ' * 32)
+        print(f'{line}  {json.dumps(row["sparsity"])}')
 
 
 def whole_model_benchmark(args: argparse.Namespace, device: torch.device) -> dict:

@@ -49,3 +49,29 @@ def resolve_sparsity(spec: str, num_stages: int) -> tuple:
         return spec, REFERENCE_CONFIGS[spec]
     raise SparsityError(f'sparsity {spec}: unknown name; use dense, uniform-<ratio>, '
                         f'{", ".join(REFERENCE_CONFIGS)} or NAME=JSON')
+
+
+def sparsity_argument(text: str, num_stages: int):
+    """A ``--sparsity`` value: JSON (``[0.6, 0, [0.2, ...], 0]``), a name of
+    :func:`resolve_sparsity`, or a JSON file (a configuration, or ``best.json`` of a search).
+
+    Raises:
+        SparsityError: none of these, or a file that holds no configuration.
+    """
+    if text.lstrip().startswith(('[', '{')):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as err:
+            raise SparsityError(f'sparsity {text}: not valid JSON ({err})') from err
+    if text.endswith('.json'):
+        try:
+            with open(text) as f:
+                found = json.load(f)
+        except (OSError, json.JSONDecodeError) as err:
+            raise SparsityError(f'sparsity file {text}: cannot be read as JSON ({err})') from err
+        if isinstance(found, dict) and 'sparsity' in found:  # best.json of tools/search.py
+            found = found['sparsity']
+        if not isinstance(found, (list, dict)):
+            raise SparsityError(f'sparsity file {text} holds no configuration')
+        return found
+    return resolve_sparsity(text, num_stages)[1]

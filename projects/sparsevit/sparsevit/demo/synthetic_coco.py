@@ -113,6 +113,13 @@ def _render(rng: np.random.Generator, height: int, width: int,
     return np.clip(image, 0, 255).astype(np.uint8)
 
 
+def demo_image(seed: int, height: int, width: int) -> np.ndarray:
+    """One ``(H, W, 3)`` RGB uint8 image of the demo dataset's kind (textured objects on a
+    smooth cluttered background), e.g. a real-looking input for checks."""
+    rng = np.random.default_rng(seed)
+    return _render(rng, height, width, _place_objects(rng, height, width))
+
+
 def _annotation(polygon: np.ndarray, label: int, height: int, width: int) -> dict:
     """A COCO annotation (without ids) of one polygon."""
     segmentation = [polygon.ravel().tolist()]

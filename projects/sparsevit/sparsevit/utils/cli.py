@@ -22,6 +22,14 @@ def add_runner_args(parser: argparse.ArgumentParser, cfg_example: str) -> None:
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
 
 
+def add_onnx_check_args(parser: argparse.ArgumentParser) -> None:
+    """Options of the ONNX Runtime checks (tools/deployment)."""
+    parser.add_argument('--threads', type=int, help='ONNX Runtime threads (default: its own)')
+    parser.add_argument('--warmup', type=int, default=3, help='untimed rounds')
+    parser.add_argument('--runs', type=int, default=20, help='timed rounds')
+    parser.add_argument('--report', help='write the checks and latencies as JSON here')
+
+
 def parse_runner_args(parser: argparse.ArgumentParser,
                       argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     """Parse, and export LOCAL_RANK for launchers that pass it as an option."""
@@ -30,9 +38,10 @@ def parse_runner_args(parser: argparse.ArgumentParser,
     return args
 
 
-def run_tool(main: Callable[[], object]) -> None:
-    """Run a tool's ``main``; bad input (:data:`USER_ERRORS`) ends it with one line, exit 1."""
+def run_tool(main: Callable[[], object], user_errors: tuple = ()) -> None:
+    """Run a tool's ``main``; bad input (:data:`USER_ERRORS` and ``user_errors``) ends it with
+    one line, exit 1."""
     try:
         main()
-    except USER_ERRORS as err:
+    except USER_ERRORS + tuple(user_errors) as err:
         sys.exit(f'error: {err}')

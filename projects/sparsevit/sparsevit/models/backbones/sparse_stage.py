@@ -6,6 +6,7 @@ import torch.utils.checkpoint as cp
 from mmdet.models.backbones.swin import SwinBlock
 from torch import Tensor
 
+from ...graph_capture import is_exporting
 from ...sparsity import kept_windows
 from .window_block import relative_position_bias, window_block_forward
 from .window_geometry import WindowGeometry, from_windows, to_windows, window_geometry
@@ -40,8 +41,8 @@ class WindowSelector:
             self.rankings[shifted] = self._rank(shifted)
         return self.rankings[shifted][:, :k].sort(dim=1).values
 
-    @torch.no_grad()
     def _token_magnitudes(self, windows: Tensor) -> Tensor:
+        windows = windows.detach()  # the ranking is not trained (a decorator would stop compile)
         channels = windows.shape[-1]
         dtype = torch.promote_types(windows.dtype, torch.float32)  # rank half precision in fp32
         mags = torch.linalg.vector_norm(windows, ord=1, dim=-1, dtype=dtype) / channels
@@ -50,13 +51,22 @@ class WindowSelector:
             mags = mags * self.geo.valid  # zero padding
         return mags
 
-    @torch.no_grad()
     def _rank(self, shifted: bool) -> Tensor:
         mags = self.magnitudes
         if shifted:
             mags = mags.flatten(1)[:, self.geo.shifted_index]
         scores = torch.linalg.vector_norm(mags, ord=2, dim=-1)
+        if is_exporting():  # ONNX TopK ranks ties by index, as the stable sort does
+            return torch.topk(scores, scores.shape[1], dim=1).indices
         return torch.sort(scores, dim=1, descending=True, stable=True).indices
+
+
+def _write_windows(flat: Tensor, index: Tensor, values: Tensor) -> Tensor:
+    """Write ``values`` to the token rows ``index`` of ``flat``: in place, or as a new
+    tensor while exporting."""
+    if is_exporting():
+        return flat.index_put((index, ), values)
+    return flat.index_copy_(0, index, values)
 
 
 # CPU inference runs a block on this many tokens at a time, so that the activations of a
@@ -111,15 +121,16 @@ def apply_block(block: SwinBlock, windows: Tensor, geo: WindowGeometry, batch: i
         return windows
 
     ids = ids.reshape(-1)
-    step = max(1, CPU_CHUNK_TOKENS // tokens) if windows.device.type == 'cpu' else ids.numel()
+    chunked = windows.device.type == 'cpu' and not is_exporting()
+    step = max(1, CPU_CHUNK_TOKENS // tokens) if chunked else ids.numel()
     for start in range(0, ids.numel(), step):
         chunk = ids[start:start + step]
         index = token_index[start * tokens:(start + chunk.numel()) * tokens]
         x = flat.index_select(0, index).view(1, -1, tokens, channels)
         out = window_block_forward(block, x, _attn_mask(bias, geo, shifted, chunk),
                                    _valid(geo, shifted, chunk))
-        flat.index_copy_(0, index, out.view(-1, channels))
-    return windows
+        flat = _write_windows(flat, index, out.view(-1, channels))
+    return flat.view_as(windows)
 
 
 def forward_stage(blocks: Sequence[SwinBlock], ratios: Sequence[float], x: Tensor,
@@ -132,7 +143,9 @@ def forward_stage(blocks: Sequence[SwinBlock], ratios: Sequence[float], x: Tenso
     batch = x.shape[0]
     attn = blocks[0].attn
     shift = next((b.attn.shift_size for b in blocks if b.attn.shift_size), attn.window_size // 2)
-    geo = window_geometry(*hw_shape, attn.window_size, shift, x.device)
+    # plain ints: while tracing, sizes arrive as tensors (whose // truncates negatives)
+    height, width = (int(size) for size in hw_shape)
+    geo = window_geometry(height, width, attn.window_size, shift, x.device)
     windows = to_windows(x, geo)
     selector = WindowSelector(geo, batch)
     for block, ratio in zip(blocks, ratios):

@@ -29,14 +29,20 @@ def relative_position_bias(w_msa: WindowMSA) -> Tensor:
 
 def scaled_attention(q: Tensor, k: Tensor, v: Tensor, attn_mask: Tensor, dropout: float,
                      scale: float) -> Tensor:
-    """``softmax(q k^T * scale + attn_mask) v``, fused, on any supported torch."""
+    """``softmax(q k^T * scale + attn_mask) v``, fused, on any supported torch.
+
+    ``scale`` is passed on only when it is not the fused attention's default
+    ``1 / sqrt(dim)`` (Swin's own): the plain call is what exporters' rewrites of
+    the operator handle (mmdeploy 1.3 reads ``scale`` as a divisor).
+    """
+    rescale = scale * math.sqrt(q.shape[-1])
+    if math.isclose(rescale, 1.0, rel_tol=1e-6):
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=dropout)
     if SDPA_TAKES_SCALE:
         return F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=dropout,
                                               scale=scale)
-    rescale = scale * math.sqrt(q.shape[-1])  # 1.0 for Swin's default scale
-    if rescale != 1.0:
-        q = q * rescale
-    return F.scaled_dot_product_attention(q, k, v, attn_mask=attn_mask, dropout_p=dropout)
+    return F.scaled_dot_product_attention(q * rescale, k, v, attn_mask=attn_mask,
+                                          dropout_p=dropout)
 
 
 def window_attention(w_msa: WindowMSA, x: Tensor, attn_mask: Tensor) -> Tensor:

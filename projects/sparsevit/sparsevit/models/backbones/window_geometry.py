@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ...graph_capture import is_compiling
+
 MASK_VALUE = -100.0  # additive attention mask between regions of a shifted window (as mmdet)
 
 
@@ -91,10 +93,8 @@ def _build(height: int, width: int, window: int, shift: int) -> WindowGeometry:
                           different.flatten(1).any(1), valid, shifted_valid)
 
 
-@lru_cache(maxsize=64)
-def window_geometry(height: int, width: int, window: int, shift: int,
-                    device: torch.device) -> WindowGeometry:
-    """Cached :class:`WindowGeometry` with its tables on ``device``."""
+def _build_on(height: int, width: int, window: int, shift: int,
+              device: torch.device) -> WindowGeometry:
     geo = _build(height, width, window, shift)
     moved = {
         name: getattr(geo, name).to(device)
@@ -102,6 +102,17 @@ def window_geometry(height: int, width: int, window: int, shift: int,
                      'shifted_valid') if getattr(geo, name) is not None
     }
     return WindowGeometry(**{**geo.__dict__, **moved})
+
+
+_cached_build_on = lru_cache(maxsize=64)(_build_on)
+
+
+def window_geometry(height: int, width: int, window: int, shift: int,
+                    device: torch.device) -> WindowGeometry:
+    """:class:`WindowGeometry` with its tables on ``device``: cached in eager mode; built
+    inside the graph (its tables become constants) while torch.compile traces."""
+    build = _build_on if is_compiling() else _cached_build_on
+    return build(height, width, window, shift, device)
 
 
 def to_windows(x: Tensor, geo: WindowGeometry) -> Tensor:
@@ -112,8 +123,7 @@ def to_windows(x: Tensor, geo: WindowGeometry) -> Tensor:
     if geo.padded:
         x = F.pad(x, (0, 0, 0, geo.cols * ws - geo.width, 0, geo.rows * ws - geo.height))
     x = x.view(batch, geo.rows, ws, geo.cols, ws, channels).transpose(2, 3)
-    windows = x.new_empty(x.shape)
-    windows.copy_(x)  # always a fresh tensor: blocks update it in place
+    windows = x.clone(memory_format=torch.contiguous_format)  # fresh: blocks update it in place
     return windows.view(batch * geo.num_windows, ws * ws, channels)
 
 

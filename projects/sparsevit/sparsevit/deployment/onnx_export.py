@@ -1,0 +1,79 @@
+"""Export the sparse backbone at a fixed configuration and input shape to ONNX.
+
+The export traces the model with torch's TorchScript-based exporter, which every
+supported torch (2.0-2.14) has. Its torch.export-based successor (the default from
+torch 2.9) does not yet take this model: it fails on the strides of the fused
+attention's inputs.
+"""
+import inspect
+import json
+import warnings
+from pathlib import Path
+from typing import Optional, Union
+
+import torch
+from torch import nn
+
+from ..fileio import atomic_open
+from ..models.backbones import SparseSwinTransformer
+from ..version import __version__
+from .errors import DeploymentError, require_packages
+from .exportable import ExportableBackbone
+
+DEFAULT_OPSET = 17  # fused attention and LayerNormalization export as single operators
+# what the file records about itself (ONNX metadata_props)
+META_SPARSITY = 'sparsevit.sparsity'
+META_INPUT_SHAPE = 'sparsevit.input_shape'
+META_VERSION = 'sparsevit.version'
+META_PARTS = 'sparsevit.parts'
+
+
+def export_onnx(backbone: SparseSwinTransformer, path: Union[str, Path], batch: int,
+                height: int, width: int, opset: int = DEFAULT_OPSET,
+                neck: Optional[nn.Module] = None) -> dict:
+    """Write ``backbone`` (followed by ``neck``, if given) at its current sparsity for
+    ``(batch, C, height, width)`` input.
+
+    The window selection (token magnitudes, ranking, gathers and scatters of
+    the kept windows) is part of the graph, so the kept windows still follow
+    the image; the configuration and the shape are fixed and recorded in the
+    file's metadata. The file is written atomically.
+
+    Returns:
+        The recorded metadata: ``sparsity``, ``input_shape``, ``parts`` and ``outputs``.
+    """
+    require_packages('onnx')
+    import onnx
+    if batch < 1 or height < 1 or width < 1:
+        raise DeploymentError(f'input shape must be positive, got batch {batch}, '
+                              f'{height}x{width}')
+    module = ExportableBackbone(backbone, neck).eval()
+    images = torch.randn(batch, backbone.in_channels, height, width)
+    kwargs = {'dynamo': False} if 'dynamo' in inspect.signature(torch.onnx.export).parameters \
+        else {}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with torch.no_grad(), warnings.catch_warnings():
+        # the tracer warns that Python values (ratios, window counts) are fixed: they are meant
+        # to be; newer torch warns that this exporter is deprecated (see the module docstring)
+        warnings.simplefilter('ignore', torch.jit.TracerWarning)
+        warnings.simplefilter('ignore', DeprecationWarning)
+        warnings.filterwarnings('ignore', message='Constant folding')
+        module(images)  # names the outputs
+        tmp = path.with_name(f'.{path.name}.export')
+        try:
+            torch.onnx.export(module, (images, ), str(tmp), input_names=['images'],
+                              output_names=module.output_names, opset_version=opset, **kwargs)
+            model = onnx.load(str(tmp))
+        finally:
+            tmp.unlink(missing_ok=True)
+    metadata = dict(sparsity=backbone.sparsity, input_shape=list(images.shape),
+                    parts='backbone' if neck is None else 'backbone+neck',
+                    outputs=module.output_names)
+    recorded = {META_SPARSITY: backbone.sparsity, META_INPUT_SHAPE: metadata['input_shape'],
+                META_PARTS: metadata['parts'], META_VERSION: __version__}
+    for key, value in recorded.items():
+        model.metadata_props.add(key=key, value=json.dumps(value))
+    with atomic_open(path, 'wb') as f:
+        f.write(model.SerializeToString())
+    return metadata

@@ -1,0 +1,20 @@
+"""Whether the forward is being captured as a graph: traced for ONNX export, or compiled.
+
+The sparse backbone writes window results in place and caches index tables in
+eager mode; under capture it writes out of place and builds the tables inside
+the graph.
+"""
+import torch
+
+# torch.compiler.is_compiling is torch >= 2.3; older torch traces through the cache instead
+_compiler_is_compiling = getattr(getattr(torch, 'compiler', None), 'is_compiling', None)
+
+
+def is_exporting() -> bool:
+    """True while the forward is traced for ONNX export."""
+    return torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
+
+
+def is_compiling() -> bool:
+    """True while torch.compile (dynamo) traces the forward."""
+    return bool(_compiler_is_compiling is not None and _compiler_is_compiling())
