@@ -1,8 +1,12 @@
 import json
 
 import pytest
+import torch
 
 from sparsevit import SparsityError
+from sparsevit.deployment import compile_backbone
+from sparsevit.deployment.compiled import MIN_TORCH
+from sparsevit.environment import version_tuple
 
 from ..helpers import load_tool
 
@@ -49,10 +53,8 @@ def test_config_source_and_bad_input(tool, tmp_path):
         tool.main(['--config', str(cfg), '--runs', '1'])
 
 
+@pytest.mark.skipif(version_tuple(torch.__version__) < MIN_TORCH, reason='needs torch >= 2.3')
 def test_compiled_figures_beside_eager(tool, monkeypatch, capsys):
-    import torch
-
-    from sparsevit.deployment import compile_backbone
     torch._dynamo.reset()
     # dynamo's graphs run eagerly here (inductor is covered by tests/deployment/test_compiled.py)
     monkeypatch.setattr(tool, 'compile_backbone', lambda b: compile_backbone(b, backend='eager'))

@@ -32,7 +32,7 @@ from mmengine.config import Config
 from sparsevit import SparseSwinTransformer, get_sparsity, set_sparsity, sparse_backbones
 from sparsevit.analysis import DTYPES, backbone_flops, measure_interleaved
 from sparsevit.apis import dataset_batch, init_model
-from sparsevit.deployment import MAX_COMPILED_VARIANTS, compile_backbone
+from sparsevit.deployment import MAX_COMPILED_VARIANTS, DeploymentError, compile_backbone
 from sparsevit.fileio import dump_json
 from sparsevit.presets import SWIN_ARCHS, resolve_sparsity
 from sparsevit.utils import ProgressLine, run_tool
@@ -296,4 +296,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == '__main__':
-    run_tool(main)
+    run_tool(main, (DeploymentError, ))

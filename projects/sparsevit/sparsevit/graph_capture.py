@@ -6,8 +6,8 @@ the graph.
 """
 import torch
 
-# torch.compiler.is_compiling is torch >= 2.3; older torch traces through the cache instead
-_compiler_is_compiling = getattr(getattr(torch, 'compiler', None), 'is_compiling', None)
+# torch >= 2.3 (compile_backbone needs it); older torch has no compiled path here
+_compiler_is_compiling = getattr(getattr(torch, 'compiler', None), 'is_compiling', lambda: False)
 
 
 def is_exporting() -> bool:
@@ -17,4 +17,4 @@ def is_exporting() -> bool:
 
 def is_compiling() -> bool:
     """True while torch.compile (dynamo) traces the forward."""
-    return bool(_compiler_is_compiling is not None and _compiler_is_compiling())
+    return bool(_compiler_is_compiling())

@@ -3,7 +3,7 @@ Runtime sessions that refuse anything else, checks against PyTorch, and torch.co
 
 onnx and onnxruntime are the optional ``deploy`` extra; they are imported only when used.
 """
-from .compiled import MAX_COMPILED_VARIANTS, compile_backbone
+from .compiled import MAX_COMPILED_VARIANTS, CompiledSparseBackbone, compile_backbone
 from .errors import DeploymentError, require_packages
 from .exportable import ExportableBackbone
 from .onnx_backbone import OnnxBackbone
@@ -12,7 +12,8 @@ from .task_model import input_normalization, load_sparse_backbone, model_neck
 from .verify import TOLERANCE, Agreement, check_inputs, compare_with_pytorch, verify_file
 
 __all__ = [
-    'Agreement', 'DeploymentError', 'ExportableBackbone', 'MAX_COMPILED_VARIANTS', 'OnnxBackbone',
-    'TOLERANCE', 'check_inputs', 'compare_with_pytorch', 'compile_backbone', 'export_onnx',
-    'input_normalization', 'load_sparse_backbone', 'model_neck', 'require_packages', 'verify_file'
+    'Agreement', 'CompiledSparseBackbone', 'DeploymentError', 'ExportableBackbone',
+    'MAX_COMPILED_VARIANTS', 'OnnxBackbone', 'TOLERANCE', 'check_inputs', 'compare_with_pytorch',
+    'compile_backbone', 'export_onnx', 'input_normalization', 'load_sparse_backbone', 'model_neck',
+    'require_packages', 'verify_file'
 ]

@@ -6,7 +6,7 @@ import torch.utils.checkpoint as cp
 from mmdet.models.backbones.swin import SwinBlock
 from torch import Tensor
 
-from ...graph_capture import is_exporting
+from ...graph_capture import is_compiling, is_exporting
 from ...sparsity import kept_windows
 from .window_block import relative_position_bias, window_block_forward
 from .window_geometry import WindowGeometry, from_windows, to_windows, window_geometry
@@ -44,7 +44,8 @@ class WindowSelector:
     def _token_magnitudes(self, windows: Tensor) -> Tensor:
         windows = windows.detach()  # the ranking is not trained (a decorator would stop compile)
         channels = windows.shape[-1]
-        dtype = torch.promote_types(windows.dtype, torch.float32)  # rank half precision in fp32
+        # rank half precision in fp32 (float64 stays float64)
+        dtype = windows.dtype if windows.dtype == torch.float64 else torch.float32
         mags = torch.linalg.vector_norm(windows, ord=1, dim=-1, dtype=dtype) / channels
         mags = mags.view(self.batch, self.geo.num_windows, -1)
         if self.geo.padded:
@@ -71,7 +72,7 @@ def _write_windows(flat: Tensor, index: Tensor, values: Tensor) -> Tensor:
 
 # CPU inference runs a block on this many tokens at a time, so that the activations of a
 # chunk of windows stay in cache (it halves the FFN time of the early stages on a 2-core
-# CPU). Other devices take all windows of a block at once.
+# CPU). Other devices, ONNX export and torch.compile take all windows of a block at once.
 CPU_CHUNK_TOKENS = 2048
 
 
@@ -121,7 +122,8 @@ def apply_block(block: SwinBlock, windows: Tensor, geo: WindowGeometry, batch: i
         return windows
 
     ids = ids.reshape(-1)
-    chunked = windows.device.type == 'cpu' and not is_exporting()
+    # a captured graph takes the block whole: chunks would only repeat it in the graph
+    chunked = windows.device.type == 'cpu' and not (is_exporting() or is_compiling())
     step = max(1, CPU_CHUNK_TOKENS // tokens) if chunked else ids.numel()
     for start in range(0, ids.numel(), step):
         chunk = ids[start:start + step]
@@ -142,9 +144,10 @@ def forward_stage(blocks: Sequence[SwinBlock], ratios: Sequence[float], x: Tenso
     """
     batch = x.shape[0]
     attn = blocks[0].attn
-    shift = next((b.attn.shift_size for b in blocks if b.attn.shift_size), attn.window_size // 2)
+    shifts = [b.attn.shift_size for b in blocks if b.attn.shift_size]
+    shift = shifts[0] if shifts else attn.window_size // 2
     # plain ints: while tracing, sizes arrive as tensors (whose // truncates negatives)
-    height, width = (int(size) for size in hw_shape)
+    height, width = int(hw_shape[0]), int(hw_shape[1])
     geo = window_geometry(height, width, attn.window_size, shift, x.device)
     windows = to_windows(x, geo)
     selector = WindowSelector(geo, batch)

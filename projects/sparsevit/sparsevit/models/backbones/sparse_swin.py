@@ -72,6 +72,11 @@ class SparseSwinTransformer(SwinTransformer):
                              logger=MMLogger.get_current_instance())
 
     def forward(self, x: Tensor) -> list[Tensor]:
+        return self.forward_at(x, self._block_ratios)
+
+    def forward_at(self, x: Tensor, block_ratios: BlockRatios) -> list[Tensor]:
+        """The forward at the configuration ``block_ratios`` (one ratio per block, per stage,
+        as :attr:`block_ratios`), given as an argument so that torch.compile guards on it."""
         if x.dim() != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f'{type(self).__name__} expects images of shape (B, '
                              f'{self.in_channels}, H, W), got {tuple(x.shape)}')
@@ -81,7 +86,7 @@ class SparseSwinTransformer(SwinTransformer):
         x = self.drop_after_pos(x)
 
         outs, records = [], None if self.window_log is None else []
-        for i, (stage, ratios) in enumerate(zip(self.stages, self._block_ratios)):
+        for i, (stage, ratios) in enumerate(zip(self.stages, block_ratios)):
             record = None if records is None else []
             out, out_hw_shape = forward_stage(stage.blocks, ratios, x, hw_shape, record), hw_shape
             if records is not None:

@@ -7,9 +7,8 @@ Regular (W-MSA) blocks work on that layout directly. Shifted (SW-MSA) blocks
 gather their windows from it with a precomputed token index that already
 contains the cyclic roll, so no roll or re-partition copies are ever made.
 """
-from dataclasses import dataclass
 from functools import lru_cache
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import torch
 import torch.nn.functional as F
@@ -20,11 +19,14 @@ from ...graph_capture import is_compiling
 MASK_VALUE = -100.0  # additive attention mask between regions of a shifted window (as mmdet)
 
 
-@dataclass(frozen=True)
-class WindowGeometry:
+class WindowGeometry(NamedTuple):
     """Partition tables of an ``height x width`` map padded to window multiples.
 
+    A named tuple of plain values, which every supported torch.compile traces.
+
     Attributes:
+        num_windows: ``rows * cols``.
+        padded: whether the map needs padding to window multiples.
         regular_index: ``(nW, N)`` position of every token of every regular window
             in the regular layout of one image, i.e. ``w * N + t``.
         shifted_index: ``(nW, N)`` position, in the regular layout of one image
@@ -41,20 +43,14 @@ class WindowGeometry:
     shift: int
     rows: int
     cols: int
+    num_windows: int
+    padded: bool
     regular_index: Tensor
     shifted_index: Tensor
     shift_mask: Tensor
     shift_mask_windows: Tensor
     valid: Optional[Tensor]
     shifted_valid: Optional[Tensor]
-
-    @property
-    def num_windows(self) -> int:
-        return self.rows * self.cols
-
-    @property
-    def padded(self) -> bool:
-        return self.valid is not None
 
 
 def _partition(spatial: Tensor, window: int) -> Tensor:
@@ -64,11 +60,13 @@ def _partition(spatial: Tensor, window: int) -> Tensor:
         rows * cols, window * window)
 
 
-def _build(height: int, width: int, window: int, shift: int) -> WindowGeometry:
+def _build(height: int, width: int, window: int, shift: int,
+           device: torch.device) -> WindowGeometry:
+    """The tables, made on ``device``."""
     rows, cols = -(-height // window), -(-width // window)
     hp, wp, n = rows * window, cols * window, window * window
-    py = torch.arange(hp).view(-1, 1)
-    px = torch.arange(wp).view(1, -1)
+    py = torch.arange(hp, device=device).view(-1, 1)
+    px = torch.arange(wp, device=device).view(1, -1)
     regular_pos = ((py // window) * cols + px // window) * n + (py % window) * window + px % window
 
     # region labels of mmdet's shift mask, in the rolled frame
@@ -80,7 +78,7 @@ def _build(height: int, width: int, window: int, shift: int) -> WindowGeometry:
     def rolled(spatial: Tensor) -> Tensor:  # the cyclic shift of SW-MSA, as torch.roll
         return torch.roll(spatial, shifts=(-shift, -shift), dims=(0, 1))
 
-    regular_index = torch.arange(rows * cols * n).view(rows * cols, n)
+    regular_index = torch.arange(rows * cols * n, device=device).view(rows * cols, n)
     shifted_index = _partition(rolled(regular_pos), window)
     labels = _partition(region, window)
     different = labels.unsqueeze(2) != labels.unsqueeze(1)
@@ -88,30 +86,19 @@ def _build(height: int, width: int, window: int, shift: int) -> WindowGeometry:
     padded = hp != height or wp != width
     valid = _partition(valid_map, window) if padded else None
     shifted_valid = _partition(rolled(valid_map), window) if padded else None
-    return WindowGeometry(height, width, window, shift, rows, cols, regular_index, shifted_index,
-                          shift_mask,
-                          different.flatten(1).any(1), valid, shifted_valid)
+    return WindowGeometry(height, width, window, shift, rows, cols, rows * cols, padded,
+                          regular_index, shifted_index, shift_mask, different.flatten(1).any(1),
+                          valid, shifted_valid)
 
 
-def _build_on(height: int, width: int, window: int, shift: int,
-              device: torch.device) -> WindowGeometry:
-    geo = _build(height, width, window, shift)
-    moved = {
-        name: getattr(geo, name).to(device)
-        for name in ('regular_index', 'shifted_index', 'shift_mask', 'shift_mask_windows', 'valid',
-                     'shifted_valid') if getattr(geo, name) is not None
-    }
-    return WindowGeometry(**{**geo.__dict__, **moved})
-
-
-_cached_build_on = lru_cache(maxsize=64)(_build_on)
+_cached_build = lru_cache(maxsize=64)(_build)
 
 
 def window_geometry(height: int, width: int, window: int, shift: int,
                     device: torch.device) -> WindowGeometry:
     """:class:`WindowGeometry` with its tables on ``device``: cached in eager mode; built
     inside the graph (its tables become constants) while torch.compile traces."""
-    build = _build_on if is_compiling() else _cached_build_on
+    build = _build if is_compiling() else _cached_build
     return build(height, width, window, shift, device)
 
 
