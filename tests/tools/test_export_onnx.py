@@ -53,6 +53,8 @@ def test_export_verify_and_report(export_tool, checkpoint, tmp_path, capsys):
     assert [a['input'] for a in saved['agreement']] == ['random', 'real-looking']
     assert all(a['kept_identical'] and a['max_abs_diff'] <= 1e-4 for a in saved['agreement'])
     assert set(saved['latency']) == {'dense', 'sparse'}
+    assert saved['protocol']['threads'] == 1 and saved['protocol']['runs'] == 2
+    assert saved['protocol']['runtime'].startswith('onnxruntime ')
     assert saved['ratio'] == pytest.approx(
         saved['latency']['sparse']['mean_ms'] / saved['latency']['dense']['mean_ms'])
 

@@ -33,9 +33,8 @@ from sparsevit import SparseSwinTransformer, get_sparsity, set_sparsity, sparse_
 from sparsevit.analysis import DTYPES, backbone_flops, measure_interleaved
 from sparsevit.apis import dataset_batch, init_model
 from sparsevit.deployment import MAX_COMPILED_VARIANTS, DeploymentError, compile_backbone
-from sparsevit.fileio import dump_json
 from sparsevit.presets import SWIN_ARCHS, resolve_sparsity
-from sparsevit.utils import ProgressLine, run_tool
+from sparsevit.utils import ProgressLine, run_tool, write_report
 
 DEFAULT_CONFIGS = ['dense', 'uniform-0.3', 'uniform-0.5', 'uniform-0.6', 'uniform-0.8',
                    'searched-0.6']
@@ -289,9 +288,7 @@ def main(argv=None) -> dict:
         result = backbone_benchmark(args, device)
     else:
         result = whole_model_benchmark(args, device)
-    if args.out:
-        dump_json(result, args.out)
-        print(f'wrote {args.out}')
+    write_report(result, args.out)
     return result
 
 

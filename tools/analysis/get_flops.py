@@ -17,9 +17,8 @@ import sparsevit  # noqa: F401  registers the plugin
 from sparsevit import get_sparsity, set_sparsity, sparse_backbones
 from sparsevit.analysis.model_complexity import model_flops, parameters
 from sparsevit.apis import dataset_batch, init_model
-from sparsevit.fileio import dump_json
 from sparsevit.presets import resolve_sparsity
-from sparsevit.utils import run_tool
+from sparsevit.utils import run_tool, write_report
 
 DEFAULT_CONFIGS = ['dense', 'uniform-0.3', 'uniform-0.6', 'searched-0.6']
 
@@ -68,9 +67,7 @@ def main(argv=None) -> dict:
               f'{row["backbone_flops"] / 1e9:>9.2f} {row["backbone_ratio"]:>9.3f}  '
               f'{json.dumps(row["sparsity"])}')
     result = dict(config=args.config, input_shape=list(shape), parameters=params, results=rows)
-    if args.out:
-        dump_json(result, args.out)
-        print(f'wrote {args.out}')
+    write_report(result, args.out)
     return result
 
 

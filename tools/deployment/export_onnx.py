@@ -20,8 +20,7 @@ import argparse
 from sparsevit.deployment import (DeploymentError, export_onnx, input_normalization,
                                   load_sparse_backbone, model_neck, require_packages, verify_file)
 from sparsevit.deployment.onnx_export import DEFAULT_OPSET
-from sparsevit.fileio import dump_json
-from sparsevit.utils import add_onnx_check_args, run_tool
+from sparsevit.utils import add_onnx_check_args, run_tool, write_report
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -59,9 +58,7 @@ def main(argv=None) -> dict:
     if args.verify:
         result.update(verify_file(backbone, args.out, *input_normalization(model), args.threads,
                                   args.warmup, args.runs, neck=neck))
-    if args.report:
-        dump_json(result, args.report)
-        print(f'wrote {args.report}')
+    write_report(result, args.report)
     return result
 
 

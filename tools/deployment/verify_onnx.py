@@ -15,8 +15,7 @@ import argparse
 
 from sparsevit.deployment import (DeploymentError, OnnxBackbone, input_normalization,
                                   load_sparse_backbone, model_neck, require_packages, verify_file)
-from sparsevit.fileio import dump_json
-from sparsevit.utils import add_onnx_check_args, run_tool
+from sparsevit.utils import add_onnx_check_args, run_tool, write_report
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -38,9 +37,7 @@ def main(argv=None) -> dict:
     result = verify_file(backbone, args.onnx, *input_normalization(model), args.threads,
                          args.warmup, args.runs,
                          neck=model_neck(model, args.config) if with_neck else None)
-    if args.report:
-        dump_json(result, args.report)
-        print(f'wrote {args.report}')
+    write_report(result, args.report)
     return result
 
 

@@ -125,8 +125,12 @@ def verify_file(backbone: SparseSwinTransformer, path: Path, mean: Tensor, std: 
     print(f'ONNX Runtime, input {runtime.input_shape}: dense {timings["dense"].mean_ms:.1f} ms, '
           f'sparse {timings["sparse"].mean_ms:.1f} ms, ratio {ratio:.3f} '
           f'({1 / ratio:.2f}x faster)', flush=True)
+    import onnxruntime
+    protocol = dict(runtime=f'onnxruntime {onnxruntime.__version__}, CPUExecutionProvider',
+                    threads=threads or 'default', warmup=warmup, runs=runs, torch=torch.__version__,
+                    statistic='mean of the middle half (ms)')
     return dict(file=str(path), sparsity=runtime.sparsity, input_shape=list(runtime.input_shape),
-                parts=runtime.parts,
-                agreement=[a.to_dict() for a in agreements],
+                parts=runtime.parts, agreement=[a.to_dict() for a in agreements],
+                protocol=protocol,
                 latency={name: result.to_dict() for name, result in timings.items()},
                 ratio=ratio)

@@ -7,6 +7,7 @@ from typing import Callable, Optional, Sequence
 from mmengine.config import DictAction
 
 from ..checkpoint_loading import CheckpointError
+from ..fileio import dump_json
 from ..sparsity import SparsityError
 
 # bad input whose message says all: a tool reports it in one line, without a traceback
@@ -36,6 +37,13 @@ def parse_runner_args(parser: argparse.ArgumentParser,
     args = parser.parse_args(argv)
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     return args
+
+
+def write_report(result: dict, path: Optional[str]) -> None:
+    """Write a tool's ``result`` as JSON to ``path`` (atomically), if given, and say so."""
+    if path:
+        dump_json(result, path)
+        print(f'wrote {path}')
 
 
 def run_tool(main: Callable[[], object], user_errors: tuple = ()) -> None:
