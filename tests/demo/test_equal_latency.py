@@ -17,8 +17,17 @@ class Detector(nn.Module):
 
 
 def test_smaller_sizes():
-    assert smaller_sizes(256) == list(range(248, 127, -8))
-    assert smaller_sizes(64, step=16, lowest=0.5) == [48, 32]
+    assert smaller_sizes(64, 64, step=16, lowest=0.5) == [(48, 48), (32, 32)]
+    # one side a step shorter fills the gap between two squares
+    assert smaller_sizes(64, 64, step=8, lowest=0.5, max_aspect=1.2) == [
+        (56, 64), (56, 56), (48, 56), (48, 48), (40, 48), (40, 40), (32, 32)]
+    shapes = smaller_sizes(256, 256)
+    assert (256, 256) not in shapes and shapes[0] == (248, 256) and shapes[-1] == (128, 128)
+    areas = [h * w for h, w in shapes]
+    assert areas == sorted(areas, reverse=True)
+    assert all(128 <= h <= w <= 1.15 * h for h, w in shapes)
+    # the full input's aspect is kept as the narrowest
+    assert smaller_sizes(64, 128, step=16) == [(48, 96), (32, 64)]
 
 
 def test_closest_latency():
@@ -31,8 +40,9 @@ def test_match_times_every_candidate_and_returns_one_of_each():
     torch.manual_seed(0)
     model = Detector().eval()
     protocol = LatencyProtocol('cpu', 1, 128, 128, 'fp32', 1, 3)
-    match = match_latency(model, [0.8] * 4, protocol, ratios=(0.0, 0.8), sizes=(120, 64))
-    assert match.uniform_ratio in (0.0, 0.8) and match.size in (120, 64)
+    match = match_latency(model, [0.8] * 4, protocol, ratios=(0.0, 0.8),
+                          sizes=((120, 128), (64, 64)))
+    assert match.uniform_ratio in (0.0, 0.8) and match.size in ((120, 128), (64, 64))
     assert min(match.dense_ms, match.target_ms, match.uniform_ms, match.size_ms) > 0
     assert model.backbone.sparsity == [0.0, 0.0, 0.0, 0.0]  # timed on a copy
     assert set(match.to_dict()) == {'dense_ms', 'target_ms', 'uniform_ratio', 'uniform_ms', 'size',

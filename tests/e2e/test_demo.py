@@ -31,12 +31,13 @@ def test_quick_demo_runs_every_step_and_writes_its_pictures(quick_demo):
     assert rows[0]['sparsity'] == [0.0] * 4 and rows[0]['speedup'] == 1.0
     assert rows[1]['sparsity'] == summary['best_sparsity'] != [0.0] * 4
     assert all(r['latency_ms'] > 0 and 0.0 <= r['bbox_mAP'] <= 1.0 for r in rows)
-    assert all(r['input'] == 256 for r in rows[:6])
+    assert all(r['input'] == [256, 256] for r in rows[:6])
     equal = summary['equal_latency']
     assert rows[5]['sparsity'] == [equal['uniform_ratio']] * 4
     assert rows[5]['latency_ms'] == equal['uniform_ms']
     assert rows[6]['latency_ms'] == equal['size_ms']
-    assert rows[6]['sparsity'] == [0.0] * 4 and rows[6]['input'] == equal['size'] < 256
+    assert rows[6]['sparsity'] == [0.0] * 4 and rows[6]['input'] == equal['size']
+    assert equal['size'][0] * equal['size'][1] < 256 * 256
     assert rows[4]['latency_ms'] == equal['target_ms']
     coverage = summary['coverage']
     assert 0.0 <= coverage['coverage'] <= 1.0 and 0.0 < coverage['kept_fraction'] <= 1.0

@@ -1,16 +1,22 @@
 """The two alternatives the paper compares a searched configuration with, at its latency:
 one uniform ratio for every block, and the dense backbone on a smaller input.
 
+Swin pads each stage to whole windows, so the dense latency of square inputs moves in
+steps of one row and one column of windows (28 pixels for a patch-4 window-7 Swin).
+Smaller inputs of a slightly different aspect (one side a step shorter than the
+other) fill the gaps between those steps.
+
 Two round-robin runs: the first times every candidate beside the dense backbone
 and the target and finds the closest of each kind; the second times only the
-dense backbone, the target and the closest candidate of each kind with two
-neighbours on each side, and its figures choose and are reported. On a small model,
+dense backbone, the target, the closest uniform ratio with two neighbours on each
+side and the five input shapes closest in latency, and its figures choose and are
+reported. On a small model,
 interleaving dozens of calls of different shapes moves the figures (cache and
 allocator state), so the coarse run only narrows the choice.
 """
 import copy
 from dataclasses import asdict, dataclass
-from typing import Hashable, Mapping, Sequence
+from typing import Hashable, Mapping, Sequence, Tuple
 
 import torch
 from torch import nn
@@ -19,6 +25,7 @@ from ..analysis.latency import DTYPES, LatencyProtocol, measure_interleaved
 from ..model_sparsity import sparse_backbones
 
 UNIFORM_RATIOS = tuple(round(0.05 * i, 2) for i in range(17))  # 0.0 ... 0.8
+Shape = Tuple[int, int]  # (height, width)
 
 
 @dataclass(frozen=True)
@@ -28,11 +35,12 @@ class EqualLatency:
     target_ms: float
     uniform_ratio: float
     uniform_ms: float
-    size: int
+    size: Shape  # (height, width) of the smaller dense input
     size_ms: float
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """Plain data, as it reads back from JSON."""
+        return {**asdict(self), 'size': list(self.size)}
 
 
 def closest(latencies: Mapping[Hashable, float], target_ms: float) -> Hashable:
@@ -40,24 +48,36 @@ def closest(latencies: Mapping[Hashable, float], target_ms: float) -> Hashable:
     return min(latencies, key=lambda key: abs(latencies[key] - target_ms))
 
 
-def smaller_sizes(size: int, step: int = 8, lowest: float = 0.5) -> list[int]:
-    """Square input sizes below ``size`` in steps of ``step``, down to ``lowest * size``."""
-    return list(range(size - step, int(lowest * size) - 1, -step))
+def smaller_sizes(height: int, width: int, step: int = 8, lowest: float = 0.5,
+                  max_aspect: float = 1.15) -> list[Shape]:
+    """Input shapes smaller than ``height x width``, largest first: each side on a grid of
+    ``step`` down to ``lowest`` times its full length, at most ``max_aspect`` times wider
+    (never taller) than the full input's aspect."""
+    heights = range(height, int(lowest * height) - 1, -step)
+    widths = range(width, int(lowest * width) - 1, -step)
+    shapes = [(h, w) for h in heights for w in widths
+              if (h, w) != (height, width) and 1 <= (w * height) / (h * width) <= max_aspect]
+    return sorted(shapes, key=lambda shape: (-shape[0] * shape[1], shape))
+
+
+def _name(shape: Shape) -> str:
+    return f'{shape[0]}x{shape[1]}'
 
 
 def match_latency(model: nn.Module, target, protocol: LatencyProtocol,
                   ratios: Sequence[float] = UNIFORM_RATIOS,
-                  sizes: Sequence[int] = ()) -> EqualLatency:
+                  sizes: Sequence[Shape] = ()) -> EqualLatency:
     """Time ``model``'s backbone under ``target``, dense, at each uniform ratio and densely
-    at each smaller square size; return the uniform ratio and the size closest to the
+    at each smaller input shape; return the uniform ratio and the shape closest to the
     target's latency. ``protocol`` gives the device, dtype, batch, full size and runs."""
     p = protocol
     backbone = copy.deepcopy(sparse_backbones(model)[0]).to(p.device, DTYPES[p.dtype]).eval()
-    sizes = list(sizes) or smaller_sizes(p.height)
+    sizes = [tuple(shape) for shape in sizes] or smaller_sizes(p.height, p.width)
 
-    def call(sparsity, size=None):
-        images = torch.randn(p.batch, backbone.in_channels, size or p.height, size or p.width,
-                             device=p.device, dtype=DTYPES[p.dtype])
+    def call(sparsity, shape=None):
+        height, width = shape or (p.height, p.width)
+        images = torch.randn(p.batch, backbone.in_channels, height, width, device=p.device,
+                             dtype=DTYPES[p.dtype])
 
         def run():
             backbone.sparsity = sparsity
@@ -67,21 +87,22 @@ def match_latency(model: nn.Module, target, protocol: LatencyProtocol,
     dense = [0.0] * len(backbone.depths)
     calls = {'dense': call(dense), 'target': call(target)}
     calls.update({f'uniform-{r:g}': call([r] * len(dense)) for r in ratios})
-    calls.update({f'{s}x{s}': call(dense, s) for s in sizes})
+    calls.update({_name(shape): call(dense, shape) for shape in sizes})
     device = torch.device(p.device)
     coarse = {name: r.mean_ms for name, r in
               measure_interleaved(calls, device, p.warmup, p.runs).items()}
     ratio = closest({r: coarse[f'uniform-{r:g}'] for r in ratios}, coarse['target'])
-    size = closest({s: coarse[f'{s}x{s}'] for s in sizes}, coarse['target'])
-    near_ratios, near_sizes = _neighbours(ratios, ratio), _neighbours(sizes, size)
+    size = closest({shape: coarse[_name(shape)] for shape in sizes}, coarse['target'])
+    near_ratios = _neighbours(ratios, ratio)
+    near_sizes = sorted(sizes, key=lambda shape: abs(coarse[_name(shape)] - coarse['target']))[:5]
     names = ['dense', 'target'] + [f'uniform-{r:g}' for r in near_ratios] + \
-        [f'{s}x{s}' for s in near_sizes]
+        [_name(shape) for shape in near_sizes]
     ms = {name: r.mean_ms for name, r in
           measure_interleaved({n: calls[n] for n in names}, device, p.warmup, p.runs).items()}
     ratio = closest({r: ms[f'uniform-{r:g}'] for r in near_ratios}, ms['target'])
-    size = closest({s: ms[f'{s}x{s}'] for s in near_sizes}, ms['target'])
+    size = closest({shape: ms[_name(shape)] for shape in near_sizes}, ms['target'])
     return EqualLatency(ms['dense'], ms['target'], ratio, ms[f'uniform-{ratio:g}'], size,
-                        ms[f'{size}x{size}'])
+                        ms[_name(size)])
 
 
 def _neighbours(values: Sequence, value, reach: int = 2) -> list:

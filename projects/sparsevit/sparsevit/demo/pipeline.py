@@ -94,12 +94,13 @@ def _config(name: str, plan: DemoPlan, work_dir: Path, iters: int, **overrides) 
     return cfg
 
 
-def _test_size(cfg: Config, size: int) -> Config:
-    """``cfg`` with its validation images resized to ``size`` x ``size`` and padded to
+def _test_size(cfg: Config, size: tuple[int, int]) -> Config:
+    """``cfg`` with its validation images resized to ``size`` (height, width) and padded to
     :data:`SMALL_INPUT_PAD`, so that the backbone sees exactly that size."""
     for step in cfg.val_dataloader.dataset.pipeline:
         if step['type'] == 'Resize':
-            step['scale'] = (size, size)
+            step['scale'] = (size[1], size[0])  # mmcv's (width, height)
+            step['keep_ratio'] = False
     cfg.model.data_preprocessor.pad_size_divisor = SMALL_INPUT_PAD
     return cfg
 
@@ -121,9 +122,9 @@ def prepare_demo_data(plan: DemoPlan) -> None:
 
 
 def _row(model: str, evaluator: TaskEvaluator, sparsity, latency_ms: float, dense_ms: float,
-         size: int) -> dict:
+         size: tuple[int, int]) -> dict:
     metrics = evaluator.metrics(sparsity)
-    return dict(model=model, sparsity=sparsity, input=size, latency_ms=latency_ms,
+    return dict(model=model, sparsity=sparsity, input=list(size), latency_ms=latency_ms,
                 speedup=dense_ms / latency_ms, bbox_mAP=metrics.get('coco/bbox_mAP', 0.0),
                 segm_mAP=metrics.get('coco/segm_mAP', 0.0))
 
@@ -204,8 +205,8 @@ def run_demo(plan: DemoPlan = DemoPlan()) -> dict:
     stage('final evaluation: equal-latency alternatives, accuracy, object coverage')
     equal = match_latency(saa.model, best, replace(protocol, warmup=5, runs=2 * plan.latency_runs))
     print(f'at the searched configuration\'s {equal.target_ms:.2f} ms: uniform ratio '
-          f'{equal.uniform_ratio:g} ({equal.uniform_ms:.2f} ms), dense at {equal.size}x'
-          f'{equal.size} ({equal.size_ms:.2f} ms)', flush=True)
+          f'{equal.uniform_ratio:g} ({equal.uniform_ms:.2f} ms), dense at {equal.size[0]}x'
+          f'{equal.size[1]} ({equal.size_ms:.2f} ms)', flush=True)
     dense = TaskEvaluator(_config(DENSE, plan, work / 'dense_eval', 1), str(dense_ckpt), METRIC,
                           protocol=protocol, require_saa=False)
     smaller = TaskEvaluator(_test_size(_config(DENSE, plan, work / 'dense_small_eval', 1),
@@ -216,12 +217,13 @@ def run_demo(plan: DemoPlan = DemoPlan()) -> dict:
     zeros = [0.0] * len(searched.space.depths)
     uniform = [equal.uniform_ratio] * len(zeros)
     d, t = equal.dense_ms, equal.target_ms
-    rows = [_row('dense model', dense, zeros, d, d, size),
-            _row('dense model', dense, best, t, d, size),
-            _row('SAA model', saa, zeros, d, d, size),
-            _row('SAA model', saa, best, t, d, size),
-            _row('fine-tuned model', finetuned, best, t, d, size),
-            _row('SAA model, uniform', saa, uniform, equal.uniform_ms, d, size),
+    full = (size, size)
+    rows = [_row('dense model', dense, zeros, d, d, full),
+            _row('dense model', dense, best, t, d, full),
+            _row('SAA model', saa, zeros, d, d, full),
+            _row('SAA model', saa, best, t, d, full),
+            _row('fine-tuned model', finetuned, best, t, d, full),
+            _row('SAA model, uniform', saa, uniform, equal.uniform_ms, d, full),
             _row('dense model, smaller', smaller, zeros, equal.size_ms, d, equal.size)]
 
     model = init_model(_config(FINETUNE, plan, work / 'final_eval', 1), str(ft_ckpt), best)

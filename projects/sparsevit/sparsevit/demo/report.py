@@ -13,13 +13,18 @@ def _configuration(row: dict) -> str:
     return f'uniform {ratios.pop():g}' if len(ratios) == 1 else json.dumps(row['sparsity'])
 
 
+def _input(row: dict) -> str:
+    height, width = row['input']
+    return f'{height}x{width}'
+
+
 def format_table(rows: list[dict]) -> str:
     """One line per evaluated model: configuration, input, latency, speedup, bbox/mask mAP."""
     head = (f'{"model":<22} {"configuration":<32} {"input":>7} {"latency ms":>10} '
             f'{"speedup":>8} {"bbox mAP":>9} {"mask mAP":>9}')
     lines = [head, '-' * len(head)]
     for r in rows:
-        lines.append(f'{r["model"]:<22} {_configuration(r):<32} {r["input"]:>3}x{r["input"]:<3} '
+        lines.append(f'{r["model"]:<22} {_configuration(r):<32} {_input(r):>7} '
                      f'{r["latency_ms"]:>10.2f} {r["speedup"]:>7.2f}x {r["bbox_mAP"]:>9.3f} '
                      f'{r["segm_mAP"]:>9.3f}')
     return '\n'.join(lines)
@@ -49,9 +54,9 @@ def conclusions(summary: dict, protocol: LatencyProtocol) -> str:
         f'the searched configuration ({searched["bbox_mAP"]:.3f} bbox mAP, SAA model) is '
         f'{_verdict(searched["bbox_mAP"] > uniform["bbox_mAP"])} {_configuration(uniform)} '
         f'({uniform["bbox_mAP"]:.3f} at {uniform["latency_ms"]:.2f} ms), and the fine-tuned '
-        f'sparse model at {finetuned["input"]}x{finetuned["input"]} ({finetuned["bbox_mAP"]:.3f}) '
+        f'sparse model at {_input(finetuned)} ({finetuned["bbox_mAP"]:.3f}) '
         f'is {_verdict(finetuned["bbox_mAP"] > smaller["bbox_mAP"])} the dense model at '
-        f'{smaller["input"]}x{smaller["input"]} ({smaller["bbox_mAP"]:.3f} at '
+        f'{_input(smaller)} ({smaller["bbox_mAP"]:.3f} at '
         f'{smaller["latency_ms"]:.2f} ms). Latency gaps to the searched configuration: '
         f'{gaps[0]:.1%} and {gaps[1]:.1%}{gap_note}.',
         f'Object coverage of the kept stage-0 windows: {cov["coverage"]:.3f} of the object '
