@@ -29,7 +29,9 @@ def load_sparse_backbone(config: str, checkpoint: Optional[str],
 
 def model_neck(model: nn.Module, config: str) -> nn.Module:
     """The neck that follows the backbone: ``neck`` (mmdet) or ``img_neck`` (BEVDet)."""
-    neck = getattr(model, 'neck', None) or getattr(model, 'img_neck', None)
+    neck = getattr(model, 'neck', None)
+    if neck is None:  # not `or`: container modules are falsy when empty
+        neck = getattr(model, 'img_neck', None)
     if neck is None:
         raise DeploymentError(f'{config}: the model has no neck after its backbone '
                               '(--with-neck needs mmdet\'s neck or BEVDet\'s img_neck)')
