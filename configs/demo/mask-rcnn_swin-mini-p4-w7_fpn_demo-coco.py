@@ -1,6 +1,9 @@
 # The demo's dense model: a small Swin (embed 32, depths 2-2-2-2, window 7) Mask R-CNN on the
 # generated shapes dataset (tools/dataset_converters/generate_demo_coco.py), 256x256 input.
 # Trains in a few minutes on a 2-core CPU (tools/demo.sh runs the whole SparseViT pipeline).
+# Stage 0 ranks its windows on the patch embedding before its norm (score_before_patch_norm, an
+# option beyond the paper, docs/method.md): after the norm, this model's stage-0 ranking is blind
+# to the objects.
 _base_ = '../mask_rcnn/mask-rcnn_sparse-swin-t-p4-w7_fpn_ms-crop-3x_coco.py'
 
 data_root = 'data/demo_coco/'
@@ -10,7 +13,7 @@ image_size = (256, 256)
 
 model = dict(
     backbone=dict(embed_dims=32, depths=(2, 2, 2, 2), num_heads=(1, 2, 4, 8), window_size=7,
-                  drop_path_rate=0.1, init_cfg=None),
+                  drop_path_rate=0.1, init_cfg=None, score_before_patch_norm=True),
     neck=dict(in_channels=[32, 64, 128, 256], out_channels=64),
     rpn_head=dict(in_channels=64, feat_channels=64),
     roi_head=dict(

@@ -4,7 +4,8 @@ from torch import nn
 
 from sparsevit import SparseSwinTransformer
 from sparsevit.analysis import LatencyProtocol
-from sparsevit.demo.equal_latency import closest, match_latency, smaller_sizes
+from sparsevit.demo.equal_latency import (EqualLatency, _around, closest, match_latency,
+                                          smaller_sizes)
 
 
 class Detector(nn.Module):
@@ -46,4 +47,23 @@ def test_match_times_every_candidate_and_returns_one_of_each():
     assert min(match.dense_ms, match.target_ms, match.uniform_ms, match.size_ms) > 0
     assert model.backbone.sparsity == [0.0, 0.0, 0.0, 0.0]  # timed on a copy
     assert set(match.to_dict()) == {'dense_ms', 'target_ms', 'uniform_ratio', 'uniform_ms', 'size',
-                                    'size_ms'}
+                                    'size_ms', 'near_sizes_ms'}
+    assert set(match.near_sizes_ms) == {'120x128', '64x64'}
+    assert match.near_sizes_ms[f'{match.size[0]}x{match.size[1]}'] == match.size_ms
+
+
+def test_slower_size_only_where_the_closest_is_more_than_5_percent_faster():
+    def match(size_ms, near):
+        return EqualLatency(20.0, 13.0, 0.6, 13.1, (208, 224), size_ms, near)
+    assert match(12.5, {'208x224': 12.5, '216x232': 14.0}).slower_size() is None
+    assert match(11.9, {'208x224': 11.9, '216x232': 14.2, '224x232': 14.0}).slower_size() == \
+        ((224, 232), 14.0)
+    assert match(11.9, {'208x224': 11.9}).slower_size() is None  # nothing timed above
+
+
+def test_shapes_around_the_target_come_from_both_sides():
+    latencies = {'a': 5.0, 'b': 9.0, 'c': 9.5, 'd': 14.0, 'e': 20.0}
+    assert _around(list(latencies), latencies, 10.0, reach=1, spread=0.0) == ['c', 'd']
+    assert _around(list(latencies), latencies, 10.0, reach=2, spread=0.0) == ['c', 'b', 'd', 'e']
+    assert _around(list(latencies), latencies, 10.0, reach=1, spread=0.2) == ['c', 'b', 'd']
+    assert _around(list(latencies), latencies, 30.0, reach=2) == ['e', 'd']

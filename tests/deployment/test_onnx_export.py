@@ -74,6 +74,18 @@ def test_kept_windows_follow_each_image_inside_the_graph(exported):
     np.testing.assert_array_equal(swapped, kept[::-1])
 
 
+def test_stage0_scored_before_the_patch_norm_exports(backbone, tmp_path):
+    backbone.score_before_patch_norm = True
+    try:
+        export_onnx(backbone, tmp_path / 'prenorm.onnx', 1, 64, 64)
+        runtime = OnnxBackbone(tmp_path / 'prenorm.onnx')
+        images = check_inputs((1, 3, 64, 64), *normalization())['real-looking']
+        agreement = compare_with_pytorch(backbone, runtime, 'real-looking', images)
+    finally:
+        backbone.score_before_patch_norm = False
+    assert agreement.kept_identical and agreement.passed()
+
+
 def test_backbone_and_neck_export_agrees(backbone, tmp_path):
     neck = FPN(in_channels=[24, 48, 96, 192], out_channels=16, num_outs=5).eval()
     path = tmp_path / 'with_neck.onnx'

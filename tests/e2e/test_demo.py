@@ -25,9 +25,11 @@ def quick_demo(tmp_path_factory):
 def test_quick_demo_runs_every_step_and_writes_its_pictures(quick_demo):
     root, summary = quick_demo
     rows = summary['rows']
-    assert [r['model'] for r in rows] == ['dense model', 'dense model', 'SAA model', 'SAA model',
-                                          'fine-tuned model', 'SAA model, uniform',
-                                          'dense model, smaller']
+    assert [r['model'] for r in rows[:7]] == ['dense model', 'dense model', 'SAA model',
+                                              'SAA model', 'fine-tuned model',
+                                              'SAA model, uniform', 'dense model, smaller']
+    # a row on the slower side of a padding gap when no smaller input was within 5%
+    assert [r['model'] for r in rows[7:]] in ([], ['dense model, smaller, slower'])
     assert rows[0]['sparsity'] == [0.0] * 4 and rows[0]['speedup'] == 1.0
     assert rows[1]['sparsity'] == summary['best_sparsity'] != [0.0] * 4
     assert all(r['latency_ms'] > 0 and 0.0 <= r['bbox_mAP'] <= 1.0 for r in rows)
@@ -44,6 +46,8 @@ def test_quick_demo_runs_every_step_and_writes_its_pictures(quick_demo):
     assert coverage['windows'] == 3 * 100  # three validation images, 10 x 10 stage-0 windows
     per_stage = summary['coverage_per_stage']
     assert per_stage[0] == coverage and [c['windows'] for c in per_stage] == [300, 75, 27, 12]
+    paper_rule = summary['coverage_paper_rule']  # the same windows count, another choice
+    assert paper_rule['windows'] == 300 and paper_rule['kept_windows'] == coverage['kept_windows']
     ablation = summary['ablation']
     assert set(ablation) == {'evolution', 'random'}
     assert all(a['evaluations'] >= 1 for a in ablation.values())

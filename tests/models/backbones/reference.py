@@ -61,18 +61,20 @@ def kept_token_mask(ranking: torch.Tensor, k: int, h: int, w: int, window: int,
     return mask[:, :h, :w].bool()
 
 
-def reference_stage(stage, ratios, x, hw_shape):
-    """Sparse forward of an mmdet ``SwinBlockSequence``'s blocks, done the slow way."""
+def reference_stage(stage, ratios, x, hw_shape, scored=None):
+    """Sparse forward of an mmdet ``SwinBlockSequence``'s blocks, done the slow way;
+    ``scored`` replaces ``x`` as the features ranked when the first block is pruned."""
     h, w = hw_shape
     b, _, c = x.shape
     magnitude = None
-    for block, ratio in zip(stage.blocks, ratios):
+    for index, (block, ratio) in enumerate(zip(stage.blocks, ratios)):
         dense = block(x, hw_shape)
         if ratio == 0:
             x = dense
             continue
         if magnitude is None:
-            magnitude = x.abs().mean(-1).view(b, h, w)
+            ranked = scored if index == 0 and scored is not None else x
+            magnitude = ranked.abs().mean(-1).view(b, h, w)
         window, shift = block.attn.window_size, block.attn.shift_size
         num_windows = -(-h // window) * -(-w // window)
         ranking = window_ranking(magnitude, window, shift)
@@ -81,12 +83,19 @@ def reference_stage(stage, ratios, x, hw_shape):
     return x
 
 
-def reference_forward(backbone, block_ratios, images):
-    """Outputs of ``backbone`` (an mmdet-compatible Swin) under ``block_ratios``."""
+def reference_forward(backbone, block_ratios, images, score_before_patch_norm=False):
+    """Outputs of ``backbone`` (an mmdet-compatible Swin) under ``block_ratios``; stage 0
+    ranks the patch embedding before its norm with ``score_before_patch_norm``."""
     x, hw_shape = backbone.patch_embed(images)
+    scored = None
+    if score_before_patch_norm:
+        embed = backbone.patch_embed
+        padded = embed.adap_padding(images) if embed.adap_padding else images
+        scored = embed.projection(padded).flatten(2).transpose(1, 2)
     outs = []
     for i, (stage, ratios) in enumerate(zip(backbone.stages, block_ratios)):
-        out, out_hw = reference_stage(stage, ratios, x, hw_shape), hw_shape
+        out = reference_stage(stage, ratios, x, hw_shape, scored if i == 0 else None)
+        out_hw = hw_shape
         if stage.downsample is not None:
             x, hw_shape = stage.downsample(out, hw_shape)
         if i in backbone.out_indices:

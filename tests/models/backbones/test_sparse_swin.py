@@ -50,6 +50,40 @@ def test_sparse_configurations_match_reference(tiny_swin_kwargs, sparsity, shape
         torch.testing.assert_close(o, e, rtol=0, atol=1e-9)
 
 
+@pytest.mark.parametrize('sparsity, changes_stage0', [
+    ([0.5, 0.25, 0.5, 0], True),
+    ([[0.0, 0.5], 0.5, 0.5, 0.5], False),  # stage 0 scores the first block's output as before
+])
+def test_scoring_before_patch_norm_matches_reference(tiny_swin_kwargs, sparsity, changes_stage0):
+    dense, sparse = dense_and_sparse(**tiny_swin_kwargs)
+    dense, sparse = dense.double(), sparse.double()
+    sparse.sparsity = sparsity
+    images = torch.randn(2, 3, 90, 150, dtype=torch.float64)
+    with torch.no_grad():
+        paper_rule = sparse(images)
+        sparse.score_before_patch_norm = True
+        expected = reference_forward(dense, sparse.block_ratios, images,
+                                     score_before_patch_norm=True)
+        outs = sparse(images)
+    for e, o in zip(expected, outs):
+        torch.testing.assert_close(o, e, rtol=0, atol=1e-9)
+    changed = not torch.equal(outs[0], paper_rule[0])
+    assert changed == changes_stage0
+
+
+def test_scoring_before_patch_norm_ranks_by_the_unnormalised_embedding(tiny_swin_kwargs):
+    """The norm hides a bright, busy patch; the raw embedding does not."""
+    _, sparse = dense_and_sparse(**tiny_swin_kwargs)
+    images = torch.zeros(1, 3, 32, 32)  # 2 x 2 stage-0 windows of 16 x 16 pixels
+    images[..., 20:28, 20:28] = 10 * torch.randn(3, 8, 8)  # detail in the last window only
+    sparse.sparsity = [0.75, 0, 0, 0]  # keeps 1 of the 4 stage-0 windows
+    sparse.score_before_patch_norm = True
+    sparse.window_log = []
+    with torch.no_grad():
+        sparse(images)
+    assert sparse.window_log[0][0][0]['kept'].tolist() == [[3]]
+
+
 def test_pruning_changes_outputs_but_keeps_shapes(tiny_swin_kwargs):
     _, sparse = dense_and_sparse(**tiny_swin_kwargs)
     images = torch.randn(2, 3, 128, 128)

@@ -9,14 +9,16 @@ other) fill the gaps between those steps.
 Two round-robin runs: the first times every candidate beside the dense backbone
 and the target and finds the closest of each kind; the second times only the
 dense backbone, the target, the closest uniform ratio with two neighbours on each
-side and the five input shapes closest in latency, and its figures choose and are
-reported. On a small model,
+side and the input shapes within 20% of the target's latency (at least three on
+each side), and its figures choose and are reported. Those shapes' figures are
+kept: where the padding leaves a gap around the target, they show its edges.
+On a small model,
 interleaving dozens of calls of different shapes moves the figures (cache and
 allocator state), so the coarse run only narrows the choice.
 """
 import copy
 from dataclasses import asdict, dataclass
-from typing import Hashable, Mapping, Sequence, Tuple
+from typing import Hashable, Mapping, Optional, Sequence, Tuple
 
 import torch
 from torch import nn
@@ -37,10 +39,23 @@ class EqualLatency:
     uniform_ms: float
     size: Shape  # (height, width) of the smaller dense input
     size_ms: float
+    near_sizes_ms: dict  # 'HxW': ms of the shapes timed beside the target in the second run
 
     def to_dict(self) -> dict:
         """Plain data, as it reads back from JSON."""
         return {**asdict(self), 'size': list(self.size)}
+
+    def slower_size(self, tolerance: float = 0.05) -> Optional[tuple[Shape, float]]:
+        """Where the closest shape is faster than the target by more than ``tolerance``: the
+        timed shape closest to the target from above and its latency (None otherwise)."""
+        if self.size_ms >= (1 - tolerance) * self.target_ms:
+            return None
+        above = {name: ms for name, ms in self.near_sizes_ms.items() if ms > self.target_ms}
+        if not above:
+            return None
+        name = min(above, key=above.get)
+        height, width = map(int, name.split('x'))
+        return (height, width), above[name]
 
 
 def closest(latencies: Mapping[Hashable, float], target_ms: float) -> Hashable:
@@ -94,7 +109,7 @@ def match_latency(model: nn.Module, target, protocol: LatencyProtocol,
     ratio = closest({r: coarse[f'uniform-{r:g}'] for r in ratios}, coarse['target'])
     size = closest({shape: coarse[_name(shape)] for shape in sizes}, coarse['target'])
     near_ratios = _neighbours(ratios, ratio)
-    near_sizes = sorted(sizes, key=lambda shape: abs(coarse[_name(shape)] - coarse['target']))[:5]
+    near_sizes = _around(sizes, {shape: coarse[_name(shape)] for shape in sizes}, coarse['target'])
     names = ['dense', 'target'] + [f'uniform-{r:g}' for r in near_ratios] + \
         [_name(shape) for shape in near_sizes]
     ms = {name: r.mean_ms for name, r in
@@ -102,7 +117,22 @@ def match_latency(model: nn.Module, target, protocol: LatencyProtocol,
     ratio = closest({r: ms[f'uniform-{r:g}'] for r in near_ratios}, ms['target'])
     size = closest({shape: ms[_name(shape)] for shape in near_sizes}, ms['target'])
     return EqualLatency(ms['dense'], ms['target'], ratio, ms[f'uniform-{ratio:g}'], size,
-                        ms[_name(size)])
+                        ms[_name(size)], {_name(shape): ms[_name(shape)] for shape in near_sizes})
+
+
+def _around(keys: Sequence, latencies: Mapping, target_ms: float, reach: int = 3,
+            spread: float = 0.2) -> list:
+    """Per side of ``target_ms``, the keys whose latency lies within ``spread`` of it, and at
+    least the ``reach`` closest, closest first (those below, then those above)."""
+    def gap(key) -> float:
+        return abs(latencies[key] - target_ms)
+
+    chosen = []
+    for side in ([k for k in keys if latencies[k] <= target_ms],
+                 [k for k in keys if latencies[k] > target_ms]):
+        side.sort(key=gap)
+        chosen += [k for i, k in enumerate(side) if i < reach or gap(k) <= spread * target_ms]
+    return chosen
 
 
 def _neighbours(values: Sequence, value, reach: int = 2) -> list:

@@ -136,11 +136,14 @@ def apply_block(block: SwinBlock, windows: Tensor, geo: WindowGeometry, batch: i
 
 
 def forward_stage(blocks: Sequence[SwinBlock], ratios: Sequence[float], x: Tensor,
-                  hw_shape: tuple[int, int], record: Optional[list] = None) -> Tensor:
+                  hw_shape: tuple[int, int], record: Optional[list] = None,
+                  scored: Optional[Tensor] = None) -> Tensor:
     """Run the blocks of a stage on ``(B, H * W, C)`` tokens; returns the dense output.
 
-    With ``record``, appends per block its partition, window grid and kept
-    windows (``(B, k)``, None when all were kept), for visualisation.
+    ``scored`` (same shape as ``x``) replaces ``x`` as the features the windows
+    are scored on when the first block is pruned. With ``record``, appends per
+    block its partition, window grid and kept windows (``(B, k)``, None when all
+    were kept), for visualisation.
     """
     batch = x.shape[0]
     attn = blocks[0].attn
@@ -151,8 +154,10 @@ def forward_stage(blocks: Sequence[SwinBlock], ratios: Sequence[float], x: Tenso
     geo = window_geometry(height, width, attn.window_size, shift, x.device)
     windows = to_windows(x, geo)
     selector = WindowSelector(geo, batch)
-    for block, ratio in zip(blocks, ratios):
-        kept = selector.kept(windows, block.attn.shift_size > 0, ratio)
+    scored_windows = None if scored is None else to_windows(scored, geo)
+    for index, (block, ratio) in enumerate(zip(blocks, ratios)):
+        ranked = scored_windows if index == 0 and scored_windows is not None else windows
+        kept = selector.kept(ranked, block.attn.shift_size > 0, ratio)
         if record is not None:
             record.append(dict(shifted=block.attn.shift_size > 0, ratio=ratio, rows=geo.rows,
                                cols=geo.cols, kept=None if kept is None else kept.cpu()))

@@ -29,11 +29,20 @@ class SparseSwinTransformer(SwinTransformer):
             gene names (``'stage2.pair1'``) to ratios. None means dense. It
             can be changed later through the ``sparsity`` attribute or
             :func:`sparsevit.set_sparsity`.
+        score_before_patch_norm: score the windows of stage 0 on the patch
+            embedding before its LayerNorm instead of after it. False (the
+            paper's rule) scores the features entering the first pruned
+            block; the norm gives every token about the same magnitude, so a
+            model trained without it can rank stage-0 windows blind to their
+            content. A departure from the paper, for models trained with it;
+            it changes only which windows stage 0 keeps, not the cost.
         **kwargs: every argument of mmdet's ``SwinTransformer``.
     """
 
-    def __init__(self, *args, sparsity: SparsityLike = None, **kwargs):
+    def __init__(self, *args, sparsity: SparsityLike = None,
+                 score_before_patch_norm: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        self.score_before_patch_norm = score_before_patch_norm
         self.in_channels = self.patch_embed.projection.in_channels
         self.depths = tuple(len(stage.blocks) for stage in self.stages)
         self.sparsity = sparsity
@@ -71,6 +80,18 @@ class SparseSwinTransformer(SwinTransformer):
         load_swin_pretrained(self, checkpoint, convert_weights=self.convert_weights,
                              logger=MMLogger.get_current_instance())
 
+    def _embed(self, x: Tensor) -> tuple[Tensor, tuple[int, int], Optional[Tensor]]:
+        """Patch tokens, their grid, and the tokens stage 0 scores (None: the patch tokens)."""
+        embed = self.patch_embed
+        if not self.score_before_patch_norm or embed.norm is None:
+            return (*embed(x), None)
+        if embed.adap_padding:  # the steps of mmdet's PatchEmbed, keeping the pre-norm tokens
+            x = embed.adap_padding(x)
+        x = embed.projection(x)
+        hw_shape = (x.shape[2], x.shape[3])
+        raw = x.flatten(2).transpose(1, 2).contiguous()
+        return embed.norm(raw), hw_shape, raw
+
     def forward(self, x: Tensor) -> list[Tensor]:
         return self.forward_at(x, self._block_ratios)
 
@@ -80,7 +101,7 @@ class SparseSwinTransformer(SwinTransformer):
         if x.dim() != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f'{type(self).__name__} expects images of shape (B, '
                              f'{self.in_channels}, H, W), got {tuple(x.shape)}')
-        x, hw_shape = self.patch_embed(x)
+        x, hw_shape, stage0_scored = self._embed(x)
         if self.use_abs_pos_embed:
             x = x + self.absolute_pos_embed
         x = self.drop_after_pos(x)
@@ -88,7 +109,9 @@ class SparseSwinTransformer(SwinTransformer):
         outs, records = [], None if self.window_log is None else []
         for i, (stage, ratios) in enumerate(zip(self.stages, block_ratios)):
             record = None if records is None else []
-            out, out_hw_shape = forward_stage(stage.blocks, ratios, x, hw_shape, record), hw_shape
+            scored = stage0_scored if i == 0 else None
+            out = forward_stage(stage.blocks, ratios, x, hw_shape, record, scored)
+            out_hw_shape = hw_shape
             if records is not None:
                 records.append(record)
             if stage.downsample is not None:
