@@ -154,7 +154,7 @@ def forward_stage(blocks: Sequence[SwinBlock], ratios: Sequence[float], x: Tenso
     geo = window_geometry(height, width, attn.window_size, shift, x.device)
     windows = to_windows(x, geo)
     selector = WindowSelector(geo, batch)
-    scored_windows = None if scored is None else to_windows(scored, geo)
+    scored_windows = to_windows(scored, geo) if scored is not None and ratios[0] > 0 else None
     for index, (block, ratio) in enumerate(zip(blocks, ratios)):
         ranked = scored_windows if index == 0 and scored_windows is not None else windows
         kept = selector.kept(ranked, block.attn.shift_size > 0, ratio)

@@ -29,13 +29,13 @@ class SparseSwinTransformer(SwinTransformer):
             gene names (``'stage2.pair1'``) to ratios. None means dense. It
             can be changed later through the ``sparsity`` attribute or
             :func:`sparsevit.set_sparsity`.
-        score_before_patch_norm: score the windows of stage 0 on the patch
-            embedding before its LayerNorm instead of after it. False (the
-            paper's rule) scores the features entering the first pruned
-            block; the norm gives every token about the same magnitude, so a
-            model trained without it can rank stage-0 windows blind to their
-            content. A departure from the paper, for models trained with it;
-            it changes only which windows stage 0 keeps, not the cost.
+        score_before_patch_norm: rank the windows of stage 0 on the patch
+            embedding before its LayerNorm. False (the paper's rule) ranks
+            the features entering the first pruned block, which in stage 0
+            are normalised: every token has about the same size, and the
+            ranking may ignore the image content (docs/method.md). A
+            departure from the paper: train and test with the same setting.
+            It changes which stage-0 windows are kept, not how many.
         **kwargs: every argument of mmdet's ``SwinTransformer``.
     """
 
