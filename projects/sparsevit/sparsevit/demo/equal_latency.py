@@ -27,6 +27,7 @@ from ..analysis.latency import DTYPES, LatencyProtocol, measure_interleaved
 from ..model_sparsity import sparse_backbones
 
 UNIFORM_RATIOS = tuple(round(0.05 * i, 2) for i in range(17))  # 0.0 ... 0.8
+MATCH_TOLERANCE = 0.05  # a latency within this fraction of the target's counts as equal
 Shape = Tuple[int, int]  # (height, width)
 
 
@@ -45,7 +46,8 @@ class EqualLatency:
         """Plain data, as it reads back from JSON."""
         return {**asdict(self), 'size': list(self.size)}
 
-    def slower_size(self, tolerance: float = 0.05) -> Optional[tuple[Shape, float]]:
+    def slower_size(self, tolerance: float = MATCH_TOLERANCE
+                    ) -> Optional[tuple[Shape, float]]:
         """Where the closest shape is faster than the target by more than ``tolerance``: the
         timed shape closest to the target from above and its latency (None otherwise)."""
         if self.size_ms >= (1 - tolerance) * self.target_ms:

@@ -2,6 +2,7 @@
 import json
 
 from ..analysis import LatencyProtocol
+from .equal_latency import MATCH_TOLERANCE
 
 COVERAGE_TARGET = dict(ratio=1.5, coverage=0.8)  # coverage >= 1.5 x kept fraction, and >= 0.8
 
@@ -30,7 +31,7 @@ def format_table(rows: list[dict]) -> str:
     return '\n'.join(lines)
 
 
-def padding_gap_note(rows: list[dict], tolerance: float = 0.05) -> str:
+def padding_gap_note(rows: list[dict], tolerance: float = MATCH_TOLERANCE) -> str:
     """Where no smaller input lies within ``tolerance`` of the searched latency, a sentence on
     the gap, with the comparison at its slower side when that row exists; else ''."""
     searched, smaller = rows[3], rows[6]
@@ -61,7 +62,8 @@ def conclusions(summary: dict, protocol: LatencyProtocol) -> str:
     met = (cov['coverage'] >= COVERAGE_TARGET['coverage'] and
            cov['ratio'] >= COVERAGE_TARGET['ratio'])
     gaps = [abs(r['latency_ms'] / searched['latency_ms'] - 1) for r in (uniform, smaller)]
-    gap_note = ' (more than 5%: compare with care)' if max(gaps) > 0.05 else ''
+    gap_note = (f' (more than {MATCH_TOLERANCE:.0%}: compare with care)'
+                if max(gaps) > MATCH_TOLERANCE else '')
     lines = [
         f'From its own dense accuracy to the searched configuration, the dense-trained model '
         f'loses {loss["dense_trained"]:.3f} bbox mAP and the SAA model {loss["saa"]:.3f}: '

@@ -85,9 +85,8 @@ def time_against_dense(backbone: SparseSwinTransformer, runtime: OnnxBackbone,
             dense = OnnxBackbone(dense_file, threads)
     finally:
         backbone.sparsity = kept_sparsity
-    sparse = OnnxBackbone(runtime.path, threads)
     images = torch.randn(runtime.input_shape).numpy()
-    calls = {'dense': lambda: dense(images), 'sparse': lambda: sparse(images)}
+    calls = {'dense': lambda: dense(images), 'sparse': lambda: runtime(images)}
     return measure_interleaved(calls, torch.device('cpu'), warmup, runs, progress)
 
 
