@@ -51,6 +51,7 @@ def test_export_records_configuration_shape_and_outputs(exported):
     recorded = {prop.key: json.loads(prop.value) for prop in model.metadata_props}
     assert recorded['sparsevit.sparsity'] == SPARSITY
     assert recorded['sparsevit.input_shape'] == list(SHAPE)
+    assert recorded['sparsevit.score_before_patch_norm'] is False
     assert not list(path.parent.glob('.*'))  # no temporary file left behind
 
 
@@ -84,6 +85,11 @@ def test_stage0_scored_before_the_patch_norm_exports(backbone, tmp_path):
     finally:
         backbone.score_before_patch_norm = False
     assert agreement.kept_identical and agreement.passed()
+    assert runtime.score_before_patch_norm is True
+    runtime.check(score_before_patch_norm=True)
+    with pytest.raises(DeploymentError, match='exported with score_before_patch_norm=True, '
+                       'the model has False'):
+        runtime.check(score_before_patch_norm=False)
 
 
 def test_backbone_and_neck_export_agrees(backbone, tmp_path):

@@ -7,7 +7,7 @@ import numpy as np
 
 from ..sparsity import SparsityLike, compact_sparsity, normalize_sparsity
 from .errors import DeploymentError, require_packages
-from .onnx_export import META_INPUT_SHAPE, META_PARTS, META_SPARSITY
+from .onnx_export import META_INPUT_SHAPE, META_PARTS, META_SPARSITY, META_STAGE0_SCORING
 
 
 class OnnxBackbone:
@@ -44,12 +44,15 @@ class OnnxBackbone:
         self.sparsity = json.loads(recorded[META_SPARSITY])
         self.input_shape = tuple(json.loads(recorded[META_INPUT_SHAPE]))
         self.parts = json.loads(recorded.get(META_PARTS, '"backbone"'))
+        self.score_before_patch_norm = json.loads(recorded.get(META_STAGE0_SCORING, 'false'))
         self.output_names = [output.name for output in self.session.get_outputs()]
 
     def check(self, sparsity: SparsityLike = None, depths: Sequence[int] = (),
-              shape: Optional[Sequence[int]] = None, parts: Optional[str] = None) -> None:
-        """Refuse a configuration (normalized over ``depths``), an input shape or exported
-        parts (``'backbone'``, ``'backbone+neck'``) that differ from the file's."""
+              shape: Optional[Sequence[int]] = None, parts: Optional[str] = None,
+              score_before_patch_norm: Optional[bool] = None) -> None:
+        """Refuse a configuration (normalized over ``depths``), an input shape, exported
+        parts (``'backbone'``, ``'backbone+neck'``) or a stage-0 scoring rule that differ
+        from the file's."""
         if sparsity is not None:
             wanted = compact_sparsity(normalize_sparsity(sparsity, depths))
             if wanted != self.sparsity:
@@ -64,6 +67,12 @@ class OnnxBackbone:
         if parts is not None and parts != self.parts:
             raise DeploymentError(f'{self.path} holds the {self.parts}, not the {parts}: '
                                   f'export {"with" if "neck" in parts else "without"} --with-neck')
+        if score_before_patch_norm is not None and \
+                score_before_patch_norm != self.score_before_patch_norm:
+            raise DeploymentError(
+                f'{self.path} was exported with score_before_patch_norm='
+                f'{self.score_before_patch_norm}, the model has {score_before_patch_norm}: '
+                'export it from the config it is checked against')
 
     def __call__(self, images: np.ndarray) -> dict[str, np.ndarray]:
         """Features and kept-window indices, by output name, of a float32 ``(B, C, H, W)``

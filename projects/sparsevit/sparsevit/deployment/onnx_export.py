@@ -26,6 +26,7 @@ META_SPARSITY = 'sparsevit.sparsity'
 META_INPUT_SHAPE = 'sparsevit.input_shape'
 META_VERSION = 'sparsevit.version'
 META_PARTS = 'sparsevit.parts'
+META_STAGE0_SCORING = 'sparsevit.score_before_patch_norm'
 
 
 def export_onnx(backbone: SparseSwinTransformer, path: Union[str, Path], batch: int,
@@ -71,7 +72,8 @@ def export_onnx(backbone: SparseSwinTransformer, path: Union[str, Path], batch: 
                     parts='backbone' if neck is None else 'backbone+neck',
                     outputs=module.output_names)
     recorded = {META_SPARSITY: backbone.sparsity, META_INPUT_SHAPE: metadata['input_shape'],
-                META_PARTS: metadata['parts'], META_VERSION: __version__}
+                META_PARTS: metadata['parts'], META_VERSION: __version__,
+                META_STAGE0_SCORING: backbone.score_before_patch_norm}
     for key, value in recorded.items():
         model.metadata_props.add(key=key, value=json.dumps(value))
     with atomic_open(path, 'wb') as f:

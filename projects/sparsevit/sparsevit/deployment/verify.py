@@ -98,12 +98,13 @@ def verify_file(backbone: SparseSwinTransformer, path: Path, mean: Tensor, std: 
     step.
 
     Raises:
-        DeploymentError: ``path`` was exported for another configuration, shape or parts,
-            or its outputs disagree with PyTorch's.
+        DeploymentError: ``path`` was exported for another configuration, shape, parts or
+            stage-0 scoring, or its outputs disagree with PyTorch's.
     """
     runtime = OnnxBackbone(path, threads)
     runtime.check(backbone.sparsity, backbone.depths,
-                  parts='backbone' if neck is None else 'backbone+neck')
+                  parts='backbone' if neck is None else 'backbone+neck',
+                  score_before_patch_norm=backbone.score_before_patch_norm)
     agreements = [compare_with_pytorch(backbone, runtime, name, images, neck)
                   for name, images in check_inputs(runtime.input_shape, mean, std).items()]
     for agreement in agreements:
