@@ -36,11 +36,17 @@ def check_saa_checkpoint(checkpoint: dict, path: str) -> None:
 
 
 class TaskEvaluator:
-    """Evaluates configurations of one trained model on (a subset of) its validation set."""
+    """Evaluates configurations of one trained model on (a subset of) its validation set.
+
+    With ``dense_reference_ms`` set, :meth:`latency` times each configuration beside
+    the dense backbone and returns its fraction of the dense latency times that
+    figure: on a machine whose speed drifts during a search (a shared CPU), the
+    latencies then keep the meaning of a band set at its start.
+    """
 
     def __init__(self, cfg: Config, checkpoint: str, metric_key: str,
                  val_size: Optional[int] = None, protocol: LatencyProtocol = LatencyProtocol(),
-                 require_saa: bool = True):
+                 require_saa: bool = True, dense_reference_ms: Optional[float] = None):
         cfg = cfg.copy()
         cfg.load_from = None
         cfg.custom_hooks = [h for h in cfg.get('custom_hooks', [])
@@ -62,7 +68,7 @@ class TaskEvaluator:
         self.dataloader = self.runner.build_dataloader(cfg.val_dataloader)
         self.evaluator = self.runner.build_evaluator(cfg.val_evaluator)
         self.evaluator.dataset_meta = self.dataloader.dataset.metainfo
-        self.protocol = protocol
+        self.protocol, self.dense_reference_ms = protocol, dense_reference_ms
         self._backbone = None
 
     def search_space(self, choices: Sequence[float], grouping: str) -> SearchSpace:
@@ -124,5 +130,9 @@ class TaskEvaluator:
         return values[0]
 
     def latency(self, sparsity) -> float:
-        """Backbone latency (ms) under ``sparsity``."""
-        return self.latencies({'candidate': sparsity})['candidate']
+        """Backbone latency (ms) under ``sparsity``; relative to the dense backbone timed beside
+        it where ``dense_reference_ms`` is set (see the class docstring)."""
+        if self.dense_reference_ms is None:
+            return self.latencies({'candidate': sparsity})['candidate']
+        ms = self.latencies({'candidate': sparsity, 'dense': None})
+        return ms['candidate'] / ms['dense'] * self.dense_reference_ms
