@@ -4,8 +4,8 @@ from torch import nn
 
 from sparsevit import SparseSwinTransformer
 from sparsevit.analysis import LatencyProtocol
-from sparsevit.demo.equal_latency import (EqualLatency, _around, closest, match_latency,
-                                          smaller_sizes)
+from sparsevit.demo.equal_latency import (EqualLatency, _around, closest, dense_input_fractions,
+                                          match_latency, matched_band, smaller_sizes)
 
 
 class Detector(nn.Module):
@@ -67,3 +67,27 @@ def test_shapes_around_the_target_come_from_both_sides():
     assert _around(list(latencies), latencies, 10.0, reach=2, spread=0.0) == ['c', 'b', 'd', 'e']
     assert _around(list(latencies), latencies, 10.0, reach=1, spread=0.2) == ['c', 'b', 'd']
     assert _around(list(latencies), latencies, 30.0, reach=2) == ['e', 'd']
+
+
+def test_dense_input_fractions_time_every_shape_against_the_full_input():
+    torch.manual_seed(0)
+    model = Detector().eval()
+    protocol = LatencyProtocol('cpu', 1, 128, 128, 'fp32', 1, 3)
+    fractions = dense_input_fractions(model, protocol, sizes=((120, 128), (64, 64)))
+    assert set(fractions) == {(120, 128), (64, 64)}
+    assert all(f > 0 for f in fractions.values())
+    assert model.backbone.sparsity == [0.0, 0.0, 0.0, 0.0]  # timed on a copy
+
+
+def test_matched_band_is_the_longest_part_a_smaller_input_reaches():
+    # two clusters of smaller inputs with a padding gap between them (0.64-0.75)
+    fractions = [0.62, 0.63, 0.75, 0.77, 0.79]
+    low, high = matched_band(fractions, (0.6, 0.8), tolerance=0.03)
+    assert (low, high) == (0.75 / 1.03, 0.8)  # the upper part is the longer one
+    for t in (low + i * (high - low) / 50 for i in range(51)):  # every latency in it matches
+        assert min(abs(s / t - 1) for s in fractions) <= 0.03 + 1e-12
+    assert matched_band(fractions, (0.6, 0.68), tolerance=0.03) == (0.62 / 1.03, 0.63 / 0.97)
+    assert matched_band(fractions, (0.61, 0.68), tolerance=0.03) == (0.61, 0.63 / 0.97)
+    assert matched_band([0.7], (0.6, 0.8), tolerance=0.03) == (0.7 / 1.03, 0.7 / 0.97)
+    assert matched_band([0.3, 0.95], (0.6, 0.8), tolerance=0.03) is None
+    assert matched_band([], (0.6, 0.8)) is None

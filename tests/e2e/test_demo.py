@@ -41,6 +41,8 @@ def test_quick_demo_runs_every_step_and_writes_its_pictures(quick_demo):
     assert rows[6]['sparsity'] == [0.0] * 4 and rows[6]['input'] == equal['size']
     assert equal['size'][0] * equal['size'][1] < 256 * 256
     assert rows[4]['latency_ms'] == equal['target_ms']
+    low, high = summary['band_of_dense']  # the part of the plan's band a smaller input matches
+    assert DemoPlan().band[0] <= low < high <= DemoPlan().band[1]
     coverage = summary['coverage']
     assert 0.0 <= coverage['coverage'] <= 1.0 and 0.0 < coverage['kept_fraction'] <= 1.0
     assert coverage['windows'] == 3 * 100  # three validation images, 10 x 10 stage-0 windows

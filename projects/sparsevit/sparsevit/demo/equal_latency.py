@@ -15,10 +15,14 @@ kept: where the padding leaves a gap around the target, they show its edges.
 On a small model,
 interleaving dozens of calls of different shapes moves the figures (cache and
 allocator state), so the coarse run only narrows the choice.
+
+Because of those gaps, the demo searches only where a smaller input can match:
+:func:`matched_band` narrows the search band to the latencies that lie within
+:data:`BAND_TOLERANCE` of a smaller input's, timed by :func:`dense_input_fractions`.
 """
 import copy
 from dataclasses import asdict, dataclass
-from typing import Hashable, Mapping, Optional, Sequence, Tuple
+from typing import Callable, Hashable, Iterable, Mapping, Optional, Sequence, Tuple
 
 import torch
 from torch import nn
@@ -28,6 +32,7 @@ from ..model_sparsity import sparse_backbones
 
 UNIFORM_RATIOS = tuple(round(0.05 * i, 2) for i in range(17))  # 0.0 ... 0.8
 MATCH_TOLERANCE = 0.05  # a latency within this fraction of the target's counts as equal
+BAND_TOLERANCE = 0.025  # tighter, for the search band: the final timing moves by a percent or two
 Shape = Tuple[int, int]  # (height, width)
 
 
@@ -81,17 +86,15 @@ def _name(shape: Shape) -> str:
     return f'{shape[0]}x{shape[1]}'
 
 
-def match_latency(model: nn.Module, target, protocol: LatencyProtocol,
-                  ratios: Sequence[float] = UNIFORM_RATIOS,
-                  sizes: Sequence[Shape] = ()) -> EqualLatency:
-    """Time ``model``'s backbone under ``target``, dense, at each uniform ratio and densely
-    at each smaller input shape; return the uniform ratio and the shape closest to the
-    target's latency. ``protocol`` gives the device, dtype, batch, full size and runs."""
+def _timer(model: nn.Module, protocol: LatencyProtocol
+           ) -> tuple[int, Callable[..., Callable[[], object]], Callable[[dict], dict]]:
+    """For a copy of ``model``'s backbone: its number of stages, a builder of a call under a
+    sparsity (and an input shape, the protocol's by default), and a function that times such
+    calls round-robin and returns their mean ms by name."""
     p = protocol
     backbone = copy.deepcopy(sparse_backbones(model)[0]).to(p.device, DTYPES[p.dtype]).eval()
-    sizes = [tuple(shape) for shape in sizes] or smaller_sizes(p.height, p.width)
 
-    def call(sparsity, shape=None):
+    def call(sparsity, shape: Optional[Shape] = None) -> Callable[[], object]:
         height, width = shape or (p.height, p.width)
         images = torch.randn(p.batch, backbone.in_channels, height, width, device=p.device,
                              dtype=DTYPES[p.dtype])
@@ -101,21 +104,60 @@ def match_latency(model: nn.Module, target, protocol: LatencyProtocol,
             return backbone(images)
         return run
 
-    dense = [0.0] * len(backbone.depths)
+    def time_calls(calls: dict) -> dict:
+        return {name: r.mean_ms for name, r in
+                measure_interleaved(calls, torch.device(p.device), p.warmup, p.runs).items()}
+    return len(backbone.depths), call, time_calls
+
+
+def dense_input_fractions(model: nn.Module, protocol: LatencyProtocol,
+                          sizes: Sequence[Shape] = ()) -> dict[Shape, float]:
+    """Dense backbone latency of ``model`` at each smaller input shape (by default
+    :func:`smaller_sizes`), as a fraction of its latency at the protocol's full size; one
+    round-robin run."""
+    stages, call, time_calls = _timer(model, protocol)
+    sizes = [tuple(shape) for shape in sizes] or smaller_sizes(protocol.height, protocol.width)
+    dense = [0.0] * stages
+    ms = time_calls({'dense': call(dense), **{_name(shape): call(dense, shape)
+                                              for shape in sizes}})
+    return {shape: ms[_name(shape)] / ms['dense'] for shape in sizes}
+
+
+def matched_band(fractions: Iterable[float], within: tuple[float, float],
+                 tolerance: float = BAND_TOLERANCE) -> Optional[tuple[float, float]]:
+    """The longest interval inside ``within`` where every latency ``t`` has one of
+    ``fractions`` (``s``) within ``tolerance`` (``|s / t - 1| <= tolerance``, the report's
+    measure); None where no latency in ``within`` has."""
+    merged: list[list[float]] = []
+    for low, high in sorted((s / (1 + tolerance), s / (1 - tolerance)) for s in fractions):
+        if merged and low <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], high)
+        else:
+            merged.append([low, high])
+    clipped = [(max(low, within[0]), min(high, within[1])) for low, high in merged]
+    clipped = [(low, high) for low, high in clipped if low < high]
+    return max(clipped, key=lambda band: band[1] - band[0]) if clipped else None
+
+
+def match_latency(model: nn.Module, target, protocol: LatencyProtocol,
+                  ratios: Sequence[float] = UNIFORM_RATIOS,
+                  sizes: Sequence[Shape] = ()) -> EqualLatency:
+    """Time ``model``'s backbone under ``target``, dense, at each uniform ratio and densely
+    at each smaller input shape; return the uniform ratio and the shape closest to the
+    target's latency. ``protocol`` gives the device, dtype, batch, full size and runs."""
+    stages, call, time_calls = _timer(model, protocol)
+    sizes = [tuple(shape) for shape in sizes] or smaller_sizes(protocol.height, protocol.width)
+    dense = [0.0] * stages
     calls = {'dense': call(dense), 'target': call(target)}
-    calls.update({f'uniform-{r:g}': call([r] * len(dense)) for r in ratios})
+    calls.update({f'uniform-{r:g}': call([r] * stages) for r in ratios})
     calls.update({_name(shape): call(dense, shape) for shape in sizes})
-    device = torch.device(p.device)
-    coarse = {name: r.mean_ms for name, r in
-              measure_interleaved(calls, device, p.warmup, p.runs).items()}
+    coarse = time_calls(calls)
     ratio = closest({r: coarse[f'uniform-{r:g}'] for r in ratios}, coarse['target'])
-    size = closest({shape: coarse[_name(shape)] for shape in sizes}, coarse['target'])
     near_ratios = _neighbours(ratios, ratio)
     near_sizes = _around(sizes, {shape: coarse[_name(shape)] for shape in sizes}, coarse['target'])
     names = ['dense', 'target'] + [f'uniform-{r:g}' for r in near_ratios] + \
         [_name(shape) for shape in near_sizes]
-    ms = {name: r.mean_ms for name, r in
-          measure_interleaved({n: calls[n] for n in names}, device, p.warmup, p.runs).items()}
+    ms = time_calls({n: calls[n] for n in names})
     ratio = closest({r: ms[f'uniform-{r:g}'] for r in near_ratios}, ms['target'])
     size = closest({shape: ms[_name(shape)] for shape in near_sizes}, ms['target'])
     return EqualLatency(ms['dense'], ms['target'], ratio, ms[f'uniform-{ratio:g}'], size,
