@@ -31,11 +31,15 @@ def format_table(rows: list[dict]) -> str:
     return '\n'.join(lines)
 
 
+def _latency_gap(row: dict, searched: dict) -> float:
+    """How far ``row``'s latency is from the searched configuration's, as a fraction of it."""
+    return abs(row['latency_ms'] / searched['latency_ms'] - 1)
+
+
 def padding_gap_note(rows: list[dict], tolerance: float = MATCH_TOLERANCE) -> str:
     """Where no smaller input lies within ``tolerance`` of the searched latency, a sentence on
     the gap, with the comparison at its slower side when that row exists; else ''."""
-    searched, smaller = rows[3], rows[6]
-    if abs(smaller['latency_ms'] / searched['latency_ms'] - 1) <= tolerance:
+    if _latency_gap(rows[6], rows[3]) <= tolerance:
         return ''
     note = (f' No smaller input lies within {tolerance:.0%}: Swin pads every stage to whole '
             f'windows, so the dense latency jumps between input sizes.')
@@ -61,7 +65,7 @@ def conclusions(summary: dict, protocol: LatencyProtocol) -> str:
     cov, paper = summary['coverage'], summary['coverage_paper_rule']
     met = (cov['coverage'] >= COVERAGE_TARGET['coverage'] and
            cov['ratio'] >= COVERAGE_TARGET['ratio'])
-    gaps = [abs(r['latency_ms'] / searched['latency_ms'] - 1) for r in (uniform, smaller)]
+    gaps = [_latency_gap(r, searched) for r in (uniform, smaller)]
     gap_note = (f' (more than {MATCH_TOLERANCE:.0%}: compare with care)'
                 if max(gaps) > MATCH_TOLERANCE else '')
     lines = [
