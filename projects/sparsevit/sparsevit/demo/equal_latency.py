@@ -86,6 +86,11 @@ def _name(shape: Shape) -> str:
     return f'{shape[0]}x{shape[1]}'
 
 
+def _shapes(sizes: Sequence[Shape], protocol: LatencyProtocol) -> list[Shape]:
+    """``sizes`` as tuples, or by default :func:`smaller_sizes` of the protocol's input."""
+    return [tuple(shape) for shape in sizes] or smaller_sizes(protocol.height, protocol.width)
+
+
 def _timer(model: nn.Module, protocol: LatencyProtocol
            ) -> tuple[int, Callable[..., Callable[[], object]], Callable[[dict], dict]]:
     """For a copy of ``model``'s backbone: its number of stages, a builder of a call under a
@@ -116,7 +121,7 @@ def dense_input_fractions(model: nn.Module, protocol: LatencyProtocol,
     :func:`smaller_sizes`), as a fraction of its latency at the protocol's full size; one
     round-robin run."""
     stages, call, time_calls = _timer(model, protocol)
-    sizes = [tuple(shape) for shape in sizes] or smaller_sizes(protocol.height, protocol.width)
+    sizes = _shapes(sizes, protocol)
     dense = [0.0] * stages
     ms = time_calls({'dense': call(dense), **{_name(shape): call(dense, shape)
                                               for shape in sizes}})
@@ -146,7 +151,7 @@ def match_latency(model: nn.Module, target, protocol: LatencyProtocol,
     at each smaller input shape; return the uniform ratio and the shape closest to the
     target's latency. ``protocol`` gives the device, dtype, batch, full size and runs."""
     stages, call, time_calls = _timer(model, protocol)
-    sizes = [tuple(shape) for shape in sizes] or smaller_sizes(protocol.height, protocol.width)
+    sizes = _shapes(sizes, protocol)
     dense = [0.0] * stages
     calls = {'dense': call(dense), 'target': call(target)}
     calls.update({f'uniform-{r:g}': call([r] * stages) for r in ratios})
