@@ -1,11 +1,13 @@
-"""The supported range is checked at import, with one error naming installed and supported."""
+"""Versions are checked at import: a refusal is one error naming each problem; newer only warns."""
 import subprocess
 import sys
+import warnings
 
 import pytest
 
-from sparsevit.environment import (SUPPORTED, UnsupportedEnvironmentError, check_environment,
-                                   installed_versions, is_supported, version_tuple)
+from sparsevit.environment import (SUPPORTED, UnsupportedEnvironmentError, UntestedVersionWarning,
+                                   check_environment, installed_versions, is_refused, is_tested,
+                                   version_tuple)
 
 SUPPORTED_STACK = dict(python='3.10.13', torch='2.1.2+cu121', mmcv='2.1.0', mmengine='0.10.7',
                        mmdet='3.3.0', numpy='1.26.4')
@@ -20,17 +22,42 @@ def test_version_tuples():
 
 
 def test_range_bounds():
-    assert is_supported('torch', '2.0.0') and is_supported('torch', '2.14.1+cu130')
-    assert not is_supported('torch', '1.13.1') and not is_supported('torch', '2.15.0')
-    assert is_supported('mmcv', '2.1.0') and not is_supported('mmcv', '2.2.0')
-    assert is_supported('numpy', '2.1.3') and not is_supported('numpy', '1.21.6')
-    assert is_supported('python', '3.9.18') and not is_supported('python', '3.13.0')
+    assert is_tested('torch', '2.0.0') and is_tested('torch', '2.14.1+cu130')
+    assert is_refused('torch', '1.13.1') and not is_refused('torch', '2.15.0')
+    assert not is_tested('torch', '2.15.0')
+    assert is_tested('mmcv', '2.1.0') and is_refused('mmcv', '2.2.0')
+    assert is_refused('mmengine', '1.0.0') and not is_refused('mmengine', '0.10.7')
+    assert is_tested('numpy', '2.5.2') and is_refused('numpy', '1.21.6')
+    assert is_tested('python', '3.9.18') and not is_refused('python', '3.13.0')
 
 
 def test_this_environment_and_the_classic_stack_are_supported():
     assert set(installed_versions()) == set(SUPPORTED)
-    check_environment()
-    check_environment(SUPPORTED_STACK)
+    with warnings.catch_warnings():
+        warnings.simplefilter('error', UntestedVersionWarning)
+        check_environment()
+        check_environment(SUPPORTED_STACK)
+
+
+@pytest.mark.parametrize('name, version', [('torch', '2.15.0'), ('torch', '2.16.0+cu130'),
+                                           ('python', '3.13.0'), ('numpy', '3.0.0'),
+                                           ('mmdet', '3.4.0')])
+def test_a_newer_release_warns_once_naming_it_and_runs(name, version):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        check_environment(dict(SUPPORTED_STACK, **{name: version}))
+    assert [w.category for w in caught] == [UntestedVersionWarning]
+    low, below = SUPPORTED[name].floor, SUPPORTED[name].tested_below
+    assert f'{name} {version} (tested: >={low}, <{below})' in str(caught[0].message)
+
+
+def test_every_newer_release_is_named_in_one_warning():
+    versions = dict(SUPPORTED_STACK, torch='2.16.0', python='3.13.0')
+    with pytest.warns(UntestedVersionWarning) as caught:
+        check_environment(versions)
+    assert len(caught) == 1
+    assert 'python 3.13.0 (tested: >=3.9, <3.13), torch 2.16.0 (tested: >=2.0, <2.15)' in str(
+        caught[0].message)
 
 
 def test_every_problem_is_named_with_installed_and_supported_versions():
@@ -39,10 +66,20 @@ def test_every_problem_is_named_with_installed_and_supported_versions():
         check_environment(versions)
     message = str(error.value)
     assert message.startswith('sparsevit 0.1.0 cannot run in this environment: ')
-    assert 'python 3.8.18 is installed (supported: >=3.9, <3.13)' in message
-    assert 'torch 1.13.1 is installed (supported: >=2.0, <2.15)' in message
-    assert 'mmcv is not installed (supported: >=2.0.0rc4, <2.2.0)' in message
+    assert 'python 3.8.18 is installed (supported: >=3.9, <3.13): use Python 3.9' in message
+    assert 'torch 1.13.1 is installed (supported: >=2.0, <2.15): install torch >= 2.0' in message
+    assert 'mmcv is not installed (supported: >=2.0.0rc4, <2.2.0): install mmcv' in message
     assert 'numpy' not in message and 'mmdet ' not in message
+
+
+@pytest.mark.parametrize('name, version', [('mmcv', '2.2.0'), ('mmengine', '1.0.0')])
+def test_a_release_mmdet_refuses_is_refused_with_a_hint_naming_the_package(name, version):
+    with pytest.raises(UnsupportedEnvironmentError) as error:
+        check_environment(dict(SUPPORTED_STACK, **{name: version}))
+    problem = str(error.value).split(': ', 1)[1]
+    assert problem.startswith(f'{name} {version} is installed')
+    assert f'install {name} with' in problem
+    assert all(other not in problem for other in SUPPORTED if other not in (name, 'mmdet'))
 
 
 FAKE_TORCH = '''
@@ -64,3 +101,12 @@ def test_import_stops_with_the_error_before_touching_the_libraries():
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith('sparsevit.environment.UnsupportedEnvironmentError: sparsevit 0.1.0 '
                            'cannot run in this environment: torch 1.13.1 is installed')
+
+
+def test_import_with_a_newer_torch_warns_once_and_imports():
+    fake_newer = FAKE_TORCH.replace("'1.13.1'", "'2.15.0'")
+    result = subprocess.run([sys.executable, '-c', fake_newer], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    warning_lines = [line for line in result.stderr.splitlines() if 'UntestedVersionWarning' in line]
+    assert len(warning_lines) == 1
+    assert 'torch 2.15.0 (tested: >=2.0, <2.15)' in warning_lines[0]

@@ -3,7 +3,8 @@
 #
 # Idempotent: a second run with unchanged requirements only verifies the stack.
 #   SPARSEVIT_STACK  which stack of requirements/stacks/ to build: pinned (the default;
-#                    Python 3.11, torch 2.14) or classic (Python 3.10, torch 2.1)
+#                    Python 3.12, torch 2.14, numpy 2), classic (Python 3.10, torch 2.1) or
+#                    gpu-twin (the GPU machine's Python 3.12, torch 2.11 and numpy 2)
 #   SPARSEVIT_VENV   virtual environment to use     (default: <repo>/.venv, .venv-classic)
 #   SPARSEVIT_CACHE  cache for the compiled mmcv     (default: ~/.cache/sparsevit)
 #   PYTHON           interpreter for a new venv      (default: the stack's, found on PATH
@@ -171,13 +172,14 @@ fi
 pip_q install --no-deps --force-reinstall "$WHEEL_DIR"/mmcv-*.whl
 
 # ---------------------------------------------------------------- the rest of the stack
-# the files `pip install -e .[all,tests]` reads, at the stack's versions; mmdet3d itself comes
-# from no-deps.txt, without its declared dependencies
+# the files `pip install -e .[all,tests]` reads, at the stack's versions; mmdet3d and
+# nuscenes-devkit come from no-deps.txt, without their declared dependencies, and the 3D extra's
+# numpy bound (the devkit's numpy<2) gives way to the stack's numpy
 log "installing OpenMMLab packages, timm and test tools ($STACK stack)"
 REQS=$(mktemp -d)
-grep -v '^mmdet3d' "$ROOT/requirements/3d.txt" > "$REQS/3d-without-mmdet3d.txt"
+grep -v -E '^(mmdet3d|nuscenes-devkit|numpy)\b' "$ROOT/requirements/3d.txt" > "$REQS/3d-without-no-deps.txt"
 pip_q install -c "$STACK_FILE" -r "$ROOT/requirements/runtime.txt" -r "$ROOT/requirements/seg.txt" \
-  -r "$REQS/3d-without-mmdet3d.txt" -r "$ROOT/requirements/optional.txt" \
+  -r "$REQS/3d-without-no-deps.txt" -r "$ROOT/requirements/optional.txt" \
   -r "$ROOT/requirements/deploy.txt" -r "$ROOT/requirements/tests.txt"
 rm -rf "$REQS"
 pip_q install --no-deps -c "$STACK_FILE" -r "$ROOT/requirements/no-deps.txt"

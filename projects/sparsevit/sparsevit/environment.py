@@ -1,30 +1,58 @@
-"""The Python and package versions sparsevit supports, checked when it is imported.
+"""The Python and package versions sparsevit runs with, checked when it is imported.
 
 The check reads installed versions from package metadata, before anything
-imports torch, mmcv or mmdet, so an unsupported environment stops with one
-error that names what is installed and what is supported, instead of a
-traceback from deep inside a library.
+imports torch, mmcv or mmdet. Each package has three bounds:
+
+- a floor: anything older is refused, since the code uses what it added;
+- the end of the tested range: a newer release gets one warning that names it
+  and the tested range, and runs (new releases of torch, numpy and Python
+  usually work, and refusing them would block every user who installs today's);
+- for mmcv and mmengine only, a first release known not to work: mmdet 3.3,
+  mmseg 1.2 and mmdet3d 1.4 themselves refuse mmcv >= 2.2.0 and
+  mmengine >= 1.0.0, so sparsevit refuses them first, with a hint that names
+  the package.
+
+A refusal is one :class:`UnsupportedEnvironmentError` listing every problem,
+instead of a traceback from deep inside a library.
 """
 import re
 import sys
+import warnings
 from importlib import metadata
-from typing import Mapping, Optional
+from typing import Mapping, NamedTuple, Optional
 
-# distribution -> (lowest supported version, first unsupported version)
+
+class VersionRange(NamedTuple):
+    """The versions of one package: ``floor`` <= tested < ``tested_below``."""
+    floor: str
+    tested_below: str
+    refused_from: Optional[str]  # first version known not to work; None: newer only warns
+    hint: str  # how to install a version that works
+
+
 SUPPORTED = {
-    'python': ('3.9', '3.13'),
-    'torch': ('2.0', '2.15'),
-    'mmcv': ('2.0.0rc4', '2.2.0'),
-    'mmengine': ('0.10.0', '1.0.0'),
-    'mmdet': ('3.3.0', '3.4.0'),
-    'numpy': ('1.22', '3'),
+    'python': VersionRange('3.9', '3.13', None, 'use Python 3.9 or newer'),
+    'torch': VersionRange('2.0', '2.15', None,
+                          'install torch >= 2.0 (https://pytorch.org/get-started/locally/)'),
+    'mmcv': VersionRange('2.0.0rc4', '2.2.0', '2.2.0',
+                         "install mmcv with `mim install 'mmcv>=2.0.0rc4,<2.2.0'` (its prebuilt "
+                         'wheels match your torch and CUDA); mmdet 3.3, mmseg 1.2 and mmdet3d '
+                         '1.4 refuse mmcv 2.2'),
+    'mmengine': VersionRange('0.10.0', '1.0.0', '1.0.0',
+                             "install mmengine with `pip install 'mmengine>=0.10.0,<1.0.0'` "
+                             '(mmdet 3.3 refuses mmengine 1.0)'),
+    'mmdet': VersionRange('3.3.0', '3.4.0', None,
+                          "install mmdet with `pip install 'mmdet>=3.3.0,<3.4.0'`"),
+    'numpy': VersionRange('1.22', '2.6', None, "install numpy with `pip install 'numpy>=1.22'`"),
 }
-INSTALL_HINT = ("install a supported version, e.g. `mim install 'mmcv>=2.0.0rc4,<2.2.0'` for "
-                'mmcv (its prebuilt wheels match your torch and CUDA)')
 
 
 class UnsupportedEnvironmentError(ImportError):
-    """Python or a package sparsevit needs is missing or outside the supported range."""
+    """Python or a package sparsevit needs is missing, too old, or known not to work."""
+
+
+class UntestedVersionWarning(UserWarning):
+    """A package is newer than the versions sparsevit was tested with; it still runs."""
 
 
 def version_tuple(version: str) -> tuple[int, ...]:
@@ -47,34 +75,58 @@ def installed_versions() -> dict[str, Optional[str]]:
     return versions
 
 
-def _padded(version: tuple[int, ...], length: int) -> tuple[int, ...]:
-    return version + (0, ) * (length - len(version))
+def _at_least(version: str, bound: str) -> bool:
+    found, limit = version_tuple(version), version_tuple(bound)
+    length = max(len(found), len(limit))
+    return found + (0, ) * (length - len(found)) >= limit + (0, ) * (length - len(limit))
 
 
-def is_supported(name: str, version: str) -> bool:
-    """Whether ``version`` of ``name`` lies in its supported range (release numbers only)."""
-    low, below = (version_tuple(v) for v in SUPPORTED[name])
-    found = version_tuple(version)
-    length = max(len(low), len(below), len(found))
-    return _padded(low, length) <= _padded(found, length) < _padded(below, length)
+def is_refused(name: str, version: str) -> bool:
+    """Whether ``version`` of ``name`` is below its floor or known not to work."""
+    bounds = SUPPORTED[name]
+    return not _at_least(version, bounds.floor) or (bounds.refused_from is not None
+                                                    and _at_least(version, bounds.refused_from))
+
+
+def is_tested(name: str, version: str) -> bool:
+    """Whether ``version`` of ``name`` lies in the range sparsevit was tested with."""
+    bounds = SUPPORTED[name]
+    return _at_least(version, bounds.floor) and not _at_least(version, bounds.tested_below)
+
+
+def _range(bounds: VersionRange) -> str:
+    return f'>={bounds.floor}, <{bounds.tested_below}'
 
 
 def check_environment(versions: Optional[Mapping[str, Optional[str]]] = None) -> None:
-    """Raise :class:`UnsupportedEnvironmentError` listing every missing or unsupported package.
+    """Refuse a missing or unworkable package; warn once about each untested newer one.
+
+    Raises :class:`UnsupportedEnvironmentError` that lists every missing package
+    and every version below its floor or known not to work, each with how to
+    install one that works. Versions above the tested range only warn
+    (:class:`UntestedVersionWarning`).
 
     Args:
         versions: installed versions by name; default: read from this environment.
     """
     versions = installed_versions() if versions is None else versions
-    problems = []
-    for name, (low, below) in SUPPORTED.items():
+    problems, untested = [], []
+    for name, bounds in SUPPORTED.items():
         found = versions.get(name)
         if found is None:
-            problems.append(f'{name} is not installed (supported: >={low}, <{below})')
-        elif not is_supported(name, found):
-            problems.append(f'{name} {found} is installed (supported: >={low}, <{below})')
+            problems.append(f'{name} is not installed (supported: {_range(bounds)}): '
+                            f'{bounds.hint}')
+        elif is_refused(name, found):
+            problems.append(f'{name} {found} is installed (supported: {_range(bounds)}): '
+                            f'{bounds.hint}')
+        elif not is_tested(name, found):
+            untested.append(f'{name} {found} (tested: {_range(bounds)})')
     if problems:
         from .version import __version__
         raise UnsupportedEnvironmentError(
-            f'sparsevit {__version__} cannot run in this environment: ' + '; '.join(problems)
-            + f'. {INSTALL_HINT}')
+            f'sparsevit {__version__} cannot run in this environment: ' + '; '.join(problems))
+    if untested:
+        warnings.warn(
+            'sparsevit runs with versions newer than those it was tested with: '
+            + ', '.join(untested) + '. Please report a problem you meet with them.',
+            UntestedVersionWarning, stacklevel=2)
