@@ -67,18 +67,21 @@ def test_the_wheel_carries_configs_tools_and_model_index(installed):
     assert not [n for n in names if '__pycache__' in n]
 
 
-def test_pkg_scoped_saa_config_resolves_its_base_files_in_the_package(installed, tmp_path):
-    """``_base_ = 'sparsevit::...'``: the SAA config and its relative bases load from .mim."""
+def test_installed_saa_config_finds_its_base_files_in_the_package(installed, tmp_path):
+    """The SAA config as the installed package finds it (mim, the demo): its relative bases,
+    the shared SAA fragment included, resolve inside ``.mim``."""
     _, site = installed
-    child = tmp_path / 'child.py'
-    child.write_text(f"_base_ = 'sparsevit::demo/{SAA_DEMO}'\n")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [str(site), *filter(None, [os.environ.get('PYTHONPATH')])]))
     done = subprocess.run(
         [sys.executable, '-c', 'import sys; from mmengine.config import Config; '
-         'print([h["type"] for h in Config.fromfile(sys.argv[1]).custom_hooks])', str(child)],
-        cwd=tmp_path, env=env, check=True, capture_output=True, text=True)
-    assert done.stdout.splitlines()[-1] == "['DataFilesCheckHook', 'SparsityAdaptationHook']"
+         'from sparsevit.utils.package_files import config_path; '
+         'path = config_path(sys.argv[1]); print(path); '
+         'print([h["type"] for h in Config.fromfile(str(path)).custom_hooks])',
+         f'demo/{SAA_DEMO}'], cwd=tmp_path, env=env, check=True, capture_output=True, text=True)
+    path, hooks = done.stdout.splitlines()[-2:]
+    assert path == f'{site}/sparsevit/.mim/configs/demo/{SAA_DEMO}'
+    assert hooks == "['DataFilesCheckHook', 'SparsityAdaptationHook']"
 
 
 def test_mim_search_lists_the_model_zoo(installed, tmp_path):
