@@ -1,7 +1,7 @@
 # Sparsity-aware adaptation of the dense BEVDet-Tiny (docs/method.md, section 4): a tenth of the
 # learning rate, a third of the schedule, a sampled layerwise sparsity in every iteration
 # (windows are then pruned per camera image), dense validation.
-_base_ = './bevdet-tiny_sparse-swin-t_8xb8-24e_nus-3d.py'
+_base_ = ['./bevdet-tiny_sparse-swin-t_8xb8-24e_nus-3d.py', '../_base_/sparsity_adaptation.py']
 
 load_from = 'work_dirs/bevdet-tiny_sparse-swin-t_8xb8-24e_nus-3d/epoch_24.pth'
 model = dict(img_backbone=dict(init_cfg=None))
@@ -14,8 +14,4 @@ param_scheduler = [
          gamma=0.1)
 ]
 find_unused_parameters = True
-custom_hooks = [
-    dict(type='DataFilesCheckHook'),
-    dict(type='SparsityAdaptationHook', choices=[0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8],
-         grouping='pair', eval_sparsity=None),
-]
+custom_hooks = _base_.custom_hooks + [_base_.sparsity_adaptation_hook]

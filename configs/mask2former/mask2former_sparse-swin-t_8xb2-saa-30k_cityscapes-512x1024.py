@@ -1,6 +1,9 @@
 # Sparsity-aware adaptation of the dense Mask2Former (docs/method.md, section 4): a tenth of the
 # learning rate, a sampled layerwise sparsity in every iteration, dense validation.
-_base_ = './mask2former_sparse-swin-t_8xb2-90k_cityscapes-512x1024.py'
+_base_ = [
+    './mask2former_sparse-swin-t_8xb2-90k_cityscapes-512x1024.py',
+    '../_base_/sparsity_adaptation.py'
+]
 
 load_from = 'work_dirs/mask2former_sparse-swin-t_8xb2-90k_cityscapes-512x1024/iter_90000.pth'
 model = dict(backbone=dict(init_cfg=None))
@@ -14,8 +17,4 @@ param_scheduler = [
 default_hooks = dict(checkpoint=dict(interval=5000, max_keep_ckpts=2))
 find_unused_parameters = True
 
-custom_hooks = [
-    dict(type='DataFilesCheckHook'),
-    dict(type='SparsityAdaptationHook', choices=[0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8],
-         grouping='pair', eval_sparsity=None),
-]
+custom_hooks = _base_.custom_hooks + [_base_.sparsity_adaptation_hook]

@@ -1,6 +1,9 @@
 # Sparsity-aware adaptation (docs/method.md, section 4): fine-tune the dense model for 12 epochs
 # at one tenth of its learning rate while every iteration samples a new layerwise sparsity.
-_base_ = './mask-rcnn_sparse-swin-t-p4-w7_fpn_ms-crop-3x_coco.py'
+_base_ = [
+    './mask-rcnn_sparse-swin-t-p4-w7_fpn_ms-crop-3x_coco.py',
+    '../_base_/sparsity_adaptation.py'
+]
 
 # the dense Swin-T Mask R-CNN released by mmdet (or your own dense checkpoint)
 load_from = 'https://download.openmmlab.com/mmdetection/v2.0/swin/mask_rcnn_swin-t-p4-w7_fpn_ms-crop-3x_coco/mask_rcnn_swin-t-p4-w7_fpn_ms-crop-3x_coco_20210906_131725-bacf6f7b.pth'  # noqa
@@ -19,9 +22,4 @@ default_hooks = dict(checkpoint=dict(interval=1, max_keep_ckpts=2))
 # then get no gradient in that iteration
 find_unused_parameters = True
 
-custom_hooks = [
-    dict(type='DataFilesCheckHook'),
-    # each gene uniform over the choices, sorted inside a stage; validation stays dense
-    dict(type='SparsityAdaptationHook', choices=[0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8],
-         grouping='pair', eval_sparsity=None),
-]
+custom_hooks = _base_.custom_hooks + [_base_.sparsity_adaptation_hook]

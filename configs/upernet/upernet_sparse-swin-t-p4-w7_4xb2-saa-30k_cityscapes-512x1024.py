@@ -1,7 +1,10 @@
 # Sparsity-aware adaptation (docs/method.md, section 4) of the dense UperNet: one tenth of its
 # learning rate while every iteration samples a new layerwise sparsity. The paper gives the COCO
 # recipe only; this carries its proportions (a tenth of the rate, about a third of the schedule).
-_base_ = './upernet_sparse-swin-t-p4-w7_4xb2-80k_cityscapes-512x1024.py'
+_base_ = [
+    './upernet_sparse-swin-t-p4-w7_4xb2-80k_cityscapes-512x1024.py',
+    '../_base_/sparsity_adaptation.py'
+]
 
 # the dense model trained with the base config (or your own dense checkpoint)
 load_from = 'work_dirs/upernet_sparse-swin-t-p4-w7_4xb2-80k_cityscapes-512x1024/iter_80000.pth'
@@ -18,9 +21,4 @@ default_hooks = dict(checkpoint=dict(interval=5000, max_keep_ckpts=2))
 # a high ratio can prune every window of a late block: its parameters then get no gradient
 find_unused_parameters = True
 
-custom_hooks = [
-    dict(type='DataFilesCheckHook'),
-    # each gene uniform over the choices, sorted inside a stage; validation stays dense
-    dict(type='SparsityAdaptationHook', choices=[0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8],
-         grouping='pair', eval_sparsity=None),
-]
+custom_hooks = _base_.custom_hooks + [_base_.sparsity_adaptation_hook]

@@ -4,59 +4,26 @@ import pytest
 import torch
 from mmdet3d.registry import MODELS
 from mmdet3d.structures import Det3DDataSample, LiDARInstance3DBoxes
+from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.structures import InstanceData
 
 import sparsevit.bevdet  # noqa: F401  registers BEVDet and its parts
 from sparsevit import SparseSwinTransformer, get_sparsity, set_sparsity
 
+from ..helpers import BEVDET_CONFIG, small_bevdet
+
 IMAGE = (128, 352)
 CAMERAS = 6
-TASKS = [
-    dict(num_class=1, class_names=['car']),
-    dict(num_class=2, class_names=['truck', 'construction_vehicle']),
-    dict(num_class=2, class_names=['bus', 'trailer']),
-    dict(num_class=1, class_names=['barrier']),
-    dict(num_class=2, class_names=['motorcycle', 'bicycle']),
-    dict(num_class=2, class_names=['pedestrian', 'traffic_cone']),
-]
-GRID = dict(point_cloud_range=[-51.2, -51.2, -5.0, 51.2, 51.2, 3.0], voxel_size=[0.1, 0.1, 0.2])
 
 
-def tiny_bevdet() -> dict:
-    """BEVDet-Tiny's composition with small widths (the real one: Swin-T, 512 / 64 / 256)."""
-    return dict(
-        type='BEVDet',
-        data_preprocessor=dict(type='Det3DDataPreprocessor', mean=[123.675, 116.28, 103.53],
-                               std=[58.395, 57.12, 57.375], bgr_to_rgb=True),
-        img_backbone=dict(type='SparseSwinTransformer', embed_dims=24, depths=(2, 2, 2, 2),
-                          num_heads=(1, 2, 4, 8), window_size=4, out_indices=(2, 3)),
-        img_neck=dict(type='ImageFusionNeck', in_channels=(96, 192), out_channels=32),
-        view_transformer=dict(type='LiftSplatViewTransformer', in_channels=32, out_channels=16,
-                              image_size=IMAGE, stride=16),
-        bev_backbone=dict(type='BEVResNet', in_channels=16, channels=(32, 64, 128)),
-        bev_neck=dict(type='BEVFusionNeck', in_channels=(32, 128), mid_channels=64,
-                      out_channels=32),
-        bbox_head=dict(
-            type='CenterHead', in_channels=32, tasks=TASKS,
-            common_heads=dict(reg=(2, 2), height=(1, 2), dim=(3, 2), rot=(2, 2), vel=(2, 2)),
-            share_conv_channel=32,
-            bbox_coder=dict(type='CenterPointBBoxCoder', pc_range=[-51.2, -51.2],
-                            post_center_range=[-61.2, -61.2, -10.0, 61.2, 61.2, 10.0],
-                            max_num=100, score_threshold=0.0, out_size_factor=8,
-                            voxel_size=[0.1, 0.1], code_size=9),
-            separate_head=dict(type='SeparateHead', init_bias=-2.19, final_kernel=3),
-            loss_cls=dict(type='mmdet.GaussianFocalLoss', reduction='mean'),
-            loss_bbox=dict(type='mmdet.L1Loss', reduction='mean', loss_weight=0.25),
-            norm_bbox=True),
-        train_cfg=dict(grid_size=[1024, 1024, 40], out_size_factor=8, dense_reg=1,
-                       gaussian_overlap=0.1, max_objs=100, min_radius=2,
-                       code_weights=[1.0] * 8 + [0.2, 0.2], **GRID),
-        test_cfg=dict(pc_range=[-51.2, -51.2],
-                      post_center_limit_range=[-61.2, -61.2, -10.0, 61.2, 61.2, 10.0],
-                      max_per_img=100, max_pool_nms=False, min_radius=[4, 12, 10, 1, 0.85, 0.175],
-                      score_threshold=0.0, out_size_factor=8, voxel_size=[0.1, 0.1],
-                      nms_type='rotate', pre_max_size=200, post_max_size=50, nms_thr=0.2))
+def small_bevdet_model() -> dict:
+    """The model of the BEVDet-Tiny config at small widths, keeping every box it predicts."""
+    cfg = Config.fromfile(str(BEVDET_CONFIG))
+    cfg.merge_from_dict(dict(model=small_bevdet(IMAGE)))
+    cfg.model.bbox_head.bbox_coder.score_threshold = 0.0
+    cfg.model.test_cfg.score_threshold = 0.0
+    return cfg.model
 
 
 def ring_of_cameras() -> dict:
@@ -93,7 +60,7 @@ def batch(size: int = 2):
 def model():
     init_default_scope('mmdet3d')
     torch.manual_seed(0)
-    return MODELS.build(tiny_bevdet())
+    return MODELS.build(small_bevdet_model())
 
 
 def test_builds_with_the_sparse_backbone(model):

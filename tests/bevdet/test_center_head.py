@@ -3,11 +3,14 @@ import pytest
 import torch
 from mmdet3d.registry import MODELS
 from mmdet3d.structures import LiDARInstance3DBoxes
+from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 import sparsevit.bevdet  # noqa: F401  registers BEVDetCenterHead
 
-from .test_bevdet import TASKS
+from ..helpers import BEVDET_CONFIG
+
+TASKS = Config.fromfile(str(BEVDET_CONFIG)).tasks  # BEVDet-Tiny's six task groups
 
 LIMITS = [-61.2, -61.2, -10.0, 61.2, 61.2, 10.0]
 META = dict(box_type_3d=LiDARInstance3DBoxes)

@@ -11,7 +11,7 @@ from mmengine.registry import HOOKS
 
 from sparsevit import get_sparsity
 
-from ..helpers import REPO, load_tool
+from ..helpers import REPO, load_tool, small_bevdet
 
 
 @HOOKS.register_module()
@@ -172,47 +172,28 @@ def mim_train_and_test(package: str, config: Path, work_dir: Path,
 
 def nuscenes_demo_config(path: Path, base: str, data_root: Path, max_iters: int = 3,
                          extra: str = '') -> Path:
-    """A child of ``base`` (under configs/): a tiny BEVDet on generated 90x160 nuScenes data."""
+    """A child of ``base`` (under configs/): a small BEVDet on generated 90x160 nuScenes data.
+
+    The model is ``base``'s at small widths, the pipelines are ``base``'s at 64x176 images
+    (nuScenes' 900x1600 cropped to 256x704, at a quarter).
+    """
+    model = small_bevdet((64, 176))
+    model['bbox_head']['bbox_coder'].update(score_threshold=0.05)
+    model['test_cfg'].update(score_threshold=0.05)
     path.write_text(f'''
 _base_ = {str(REPO / 'configs' / base)!r}
 custom_imports = dict(imports=['sparsevit', 'sparsevit.bevdet'],
                       allow_failed_imports=False)
 data_root = {str(data_root) + '/'!r}
-image_size = (64, 176)
-class_names = {{{{_base_.class_names}}}}
-point_cloud_range = {{{{_base_.point_cloud_range}}}}
-meta_keys = {{{{_base_.meta_keys}}}}
-metainfo = dict(classes=class_names, version='v1.0-mini')
+image_size = {model['view_transformer']['image_size']!r}
+metainfo = dict(_base_.metainfo, version='v1.0-mini')
 load_from = None
 randomness = dict(seed=0)  # a run with a random seed may end with no box above the threshold
-model = dict(
-    img_backbone=dict(init_cfg=None, convert_weights=False, embed_dims=24, depths=(2, 2, 2, 2),
-                      num_heads=(1, 2, 4, 8), window_size=4),
-    img_neck=dict(in_channels=(96, 192), out_channels=32),
-    view_transformer=dict(in_channels=32, out_channels=16, image_size=image_size),
-    bev_backbone=dict(in_channels=16, channels=(32, 64, 128)),
-    bev_neck=dict(in_channels=(32, 128), mid_channels=64, out_channels=32),
-    bbox_head=dict(in_channels=32, share_conv_channel=32,
-                   bbox_coder=dict(max_num=100, score_threshold=0.05)),
-    test_cfg=dict(max_per_img=100, score_threshold=0.05, pre_max_size=200, post_max_size=50))
-image_aug = dict(type='MultiViewImageAug', final_size=image_size, resize_range=(0.9, 1.1),
-                 bottom_crop=(0.0, 0.1), flip_prob=0.5, rotate_range=(-5.4, 5.4))
-train_pipeline = [
-    dict(type='LoadMultiViewImageFromFiles', to_float32=True, num_views=6),
-    image_aug,
-    dict(type='LoadAnnotations3D', with_bbox_3d=True, with_label_3d=True),
-    dict(type='BEVAug'),
-    dict(type='ObjectRangeFilter', point_cloud_range=point_cloud_range),
-    dict(type='ObjectNameFilter', classes=class_names),
-    dict(type='Pack3DDetInputs', keys=['img', 'gt_bboxes_3d', 'gt_labels_3d'],
-         meta_keys=meta_keys),
-]
-test_pipeline = [
-    dict(type='LoadMultiViewImageFromFiles', to_float32=True, num_views=6),
-    dict(image_aug, test_mode=True),
-    dict(type='BEVAug', test_mode=True),
-    dict(type='Pack3DDetInputs', keys=['img'], meta_keys=meta_keys),
-]
+model = {model!r}
+train_pipeline = [dict(step, final_size=image_size) if step.type == 'MultiViewImageAug' else step
+                  for step in _base_.train_pipeline]
+test_pipeline = [dict(step, final_size=image_size) if step.type == 'MultiViewImageAug' else step
+                 for step in _base_.test_pipeline]
 train_dataloader = dict(batch_size=2, num_workers=0, persistent_workers=False,
                         dataset=dict(data_root=data_root, metainfo=metainfo,
                                      pipeline=train_pipeline))

@@ -5,7 +5,6 @@ iteration), checkpoint, resume, test with a searched configuration through
 tools/test.py with the real CocoMetric, a two-process gloo run, and mim.
 """
 import json
-import random
 import shutil
 
 import mmengine
@@ -13,7 +12,7 @@ import pytest
 import torch.multiprocessing as mp
 from mmengine.visualization import Visualizer
 
-from sparsevit import CheckpointError, SearchSpace
+from sparsevit import CheckpointError, SearchSpace, SparsityAdaptationHook
 from sparsevit.demo.synthetic_coco import generate_coco
 from sparsevit.presets import REFERENCE_CONFIGS
 
@@ -27,10 +26,11 @@ SEARCHED = REFERENCE_CONFIGS['searched-0.6']
 pytestmark = pytest.mark.slow
 
 
-def expected_samples(seed, iterations):
-    space = SearchSpace((2, 2, 6, 2))
-    return [space.to_sparsity(space.sample(random.Random(seed * 1_000_003 + i)))
-            for i in iterations]
+def hook_sequence(seed, iterations):
+    """What SparsityAdaptationHook(seed=seed) samples for these iterations of Swin-T."""
+    hook = SparsityAdaptationHook(seed=seed)
+    hook.space = SearchSpace((2, 2, 6, 2))
+    return [hook.sample(i) for i in iterations]
 
 
 @pytest.fixture(scope='module')
@@ -53,7 +53,7 @@ def test_saa_train_resume_and_test_with_a_searched_configuration(tmp_path, coco)
     first = read_record(record)['train']
     assert [it for it, _ in first] == [0, 1, 2, 3]
     configs = [config for _, config in first]
-    assert configs == expected_samples(3, range(4))  # sampled by the hook's seeded sequence
+    assert configs == hook_sequence(3, range(4))  # applied in the iteration they were drawn for
     assert len({json.dumps(c) for c in configs}) > 1  # and they change between iterations
     assert (work_dir / 'iter_4.pth').is_file()
 
@@ -62,7 +62,7 @@ def test_saa_train_resume_and_test_with_a_searched_configuration(tmp_path, coco)
                         '--work-dir', str(work_dir), '--resume'])
     resumed = read_record(record)['train']
     assert [it for it, _ in resumed] == [4, 5]
-    assert [c for _, c in resumed] == expected_samples(3, [4, 5])
+    assert [c for _, c in resumed] == hook_sequence(3, [4, 5])
 
     # test the SAA checkpoint at a searched configuration: real COCO bbox and segm metrics
     metrics = tool('test').main([str(saa_config(tmp_path, coco, record)),
@@ -83,7 +83,8 @@ def test_two_processes_train_the_same_configuration_each_iteration(tmp_path, coc
     rank1 = read_record(record, rank=1)['train']
     assert [it for it, _ in rank0] == [0, 1, 2]
     assert rank0 == rank1  # rank 1's own sampler was seeded differently: the broadcast won
-    assert [c for _, c in rank0] == expected_samples(1, range(3))
+    trained = [c for _, c in rank0]  # rank 0's sequence (seed 1), not rank 1's (seed 7920)
+    assert trained == hook_sequence(1, range(3)) != hook_sequence(7920, range(3))
 
 
 def test_mim_train_and_test(tmp_path, coco):

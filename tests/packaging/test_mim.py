@@ -19,6 +19,7 @@ from ..helpers import REPO
 
 pytestmark = [pytest.mark.slow, pytest.mark.all_stacks]
 DEMO = 'mask-rcnn_swin-mini-p4-w7_fpn_demo-coco.py'
+SAA_DEMO = 'mask-rcnn_swin-mini-p4-w7_fpn_saa_demo-coco.py'
 SHORT = ['--cfg-options', 'train_cfg.max_iters=2', 'train_cfg.val_interval=2',
          'default_hooks.checkpoint.interval=2']
 
@@ -60,9 +61,27 @@ def test_the_wheel_carries_configs_tools_and_model_index(installed):
     names = set(zipfile.ZipFile(wheel).namelist())
     for name in ('model-index.yml', 'metafile.yml', 'tools/train.py', 'tools/test.py',
                  'tools/search.py', f'configs/demo/{DEMO}',
-                 'configs/bevdet/bevdet-tiny_sparse-swin-t_8xb8-saa-8e_nus-3d.py'):
+                 'configs/bevdet/bevdet-tiny_sparse-swin-t_8xb8-saa-8e_nus-3d.py',
+                 'configs/_base_/sparsity_adaptation.py'):
         assert f'sparsevit/.mim/{name}' in names
     assert not [n for n in names if '__pycache__' in n]
+
+
+def test_installed_saa_config_finds_its_base_files_in_the_package(installed, tmp_path):
+    """The SAA config as the installed package finds it (mim, the demo): its relative bases,
+    the shared SAA fragment included, resolve inside ``.mim``."""
+    _, site = installed
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [str(site), *filter(None, [os.environ.get('PYTHONPATH')])]))
+    done = subprocess.run(
+        [sys.executable, '-c', 'import sys; from mmengine.config import Config; '
+         'from sparsevit.utils.package_files import config_path; '
+         'path = config_path(sys.argv[1]); print(path); '
+         'print([h["type"] for h in Config.fromfile(str(path)).custom_hooks])',
+         f'demo/{SAA_DEMO}'], cwd=tmp_path, env=env, check=True, capture_output=True, text=True)
+    path, hooks = done.stdout.splitlines()[-2:]
+    assert path == f'{site}/sparsevit/.mim/configs/demo/{SAA_DEMO}'
+    assert hooks == "['DataFilesCheckHook', 'SparsityAdaptationHook']"
 
 
 def test_mim_search_lists_the_model_zoo(installed, tmp_path):

@@ -81,3 +81,15 @@ def test_dist_train_runs_torchrun_with_the_stack_python(stubs):
         '-m', 'torch.distributed.run', '--nnodes=2', '--node_rank=1', '--master_addr=10.0.0.1',
         '--nproc_per_node=4', '--master_port=29600', str(REPO / 'tools' / 'train.py'), 'c.py',
         '--launcher', 'pytorch', '--amp']
+
+
+def test_dist_test_runs_torchrun_with_the_checkpoint_and_the_defaults(stubs):
+    env, record = stubs
+    for name in ('NNODES', 'NODE_RANK', 'MASTER_ADDR', 'PORT'):
+        env.pop(name, None)
+    assert run('dist_test.sh', 'c.py', 'ckpt.pth', '2', '--sparsity', '[0.5, 0, 0, 0]',
+               env=env).returncode == 0
+    assert record.read_text().splitlines()[:-1] == [
+        '-m', 'torch.distributed.run', '--nnodes=1', '--node_rank=0', '--master_addr=127.0.0.1',
+        '--nproc_per_node=2', '--master_port=29500', str(REPO / 'tools' / 'test.py'), 'c.py',
+        'ckpt.pth', '--launcher', 'pytorch', '--sparsity', '[0.5, 0, 0, 0]']

@@ -1,5 +1,4 @@
-import random
-
+"""SparsityAdaptationHook samples a configuration per iteration, reproducibly, inside the space."""
 import pytest
 import torch
 from mmengine.evaluator import BaseMetric
@@ -38,7 +37,7 @@ class CountMetric(BaseMetric):
         return dict(count=len(results))
 
 
-def run(tmp_path, hook, sparsity=None, iters=3, **kwargs):
+def run(tmp_path, hook, sparsity=None, iters=3, checkpoint=None, **kwargs):
     def loader() -> DataLoader:
         return DataLoader([torch.randn(3, 64, 64) for _ in range(4)], batch_size=2,
                           collate_fn=lambda batch: dict(inputs=batch))
@@ -48,22 +47,52 @@ def run(tmp_path, hook, sparsity=None, iters=3, **kwargs):
         val_dataloader=loader(), val_evaluator=[CountMetric()], val_cfg=dict(),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.0)),
         train_cfg=dict(by_epoch=False, max_iters=iters, val_interval=iters),
-        custom_hooks=[hook], default_hooks=dict(checkpoint=None), **kwargs)
+        custom_hooks=[hook], default_hooks=dict(checkpoint=checkpoint), **kwargs)
     runner.train()
     return runner
 
 
+def trained(runner) -> list:
+    """The configurations the model trained with, one per iteration."""
+    return [config for mode, config in runner.model.seen if mode == 'loss']
+
+
 def test_samples_a_new_configuration_every_iteration_and_validates_fixed(tmp_path):
     runner = run(tmp_path, dict(type='SparsityAdaptationHook', seed=5), iters=4)
-    seen = runner.model.seen
-    train = [config for mode, config in seen if mode == 'loss']
+    train = trained(runner)
+    assert len(train) == 4 and len({str(c) for c in train}) > 1
     space = SearchSpace((2, 2, 4, 2))
-    assert train == [space.to_sparsity(space.sample(random.Random(5 * 1_000_003 + i)))
-                     for i in range(4)]
-    assert len({str(c) for c in train}) > 1
-    assert [config for mode, config in seen if mode != 'loss'] == [[0.0] * 4] * 2  # dense val
+    for config in train:  # a point of the space: choices only, non-decreasing inside a stage
+        point = space.from_sparsity(config)
+        assert space.repair(point) == point and space.to_sparsity(point) == config
+    assert [config for mode, config in runner.model.seen if mode != 'loss'] == [[0.0] * 4] * 2
     assert get_sparsity(runner.model) == [0.0] * 4  # left at the evaluation configuration
     assert 0.0 <= runner.message_hub.get_scalar('train/sparsity').current() <= 0.8
+
+
+def test_the_same_seed_repeats_the_sequence_and_another_seed_changes_it(tmp_path):
+    first = trained(run(tmp_path / 'a', dict(type='SparsityAdaptationHook', seed=5), iters=4))
+    again = trained(run(tmp_path / 'b', dict(type='SparsityAdaptationHook', seed=5), iters=4))
+    other = trained(run(tmp_path / 'c', dict(type='SparsityAdaptationHook', seed=6), iters=4))
+    assert again == first and other != first
+
+
+def test_a_resumed_run_continues_the_sequence(tmp_path):
+    hook = dict(type='SparsityAdaptationHook', seed=5)
+    every_2 = dict(type='CheckpointHook', by_epoch=False, interval=2)
+    whole = trained(run(tmp_path / 'whole', hook, iters=4, checkpoint=every_2))
+    resumed = run(tmp_path / 'resumed', hook, iters=4,
+                  load_from=str(tmp_path / 'whole' / 'iter_2.pth'), resume=True)
+    assert trained(resumed) == whole[2:]
+
+
+def test_every_gene_takes_every_choice(tmp_path):
+    runner = run(tmp_path, dict(type='SparsityAdaptationHook', choices=[0.0, 0.4, 0.8], seed=1),
+                 iters=1)
+    hook = next(h for h in runner.hooks if isinstance(h, SparsityAdaptationHook))
+    points = [hook.space.from_sparsity(hook.sample(i)) for i in range(300)]
+    for gene in range(len(hook.space.genes)):
+        assert {point[gene] for point in points} == {0.0, 0.4, 0.8}
 
 
 def test_evaluates_with_the_configured_or_the_models_own_sparsity(tmp_path):
