@@ -9,8 +9,8 @@ import torch
 from torch import Tensor, nn
 
 from ..analysis.latency import measure_interleaved
-from ..demo.synthetic_coco import demo_image
 from ..models.backbones import SparseSwinTransformer
+from ..synthetic_images import demo_image
 from ..utils.progress import ProgressLine
 from .errors import DeploymentError
 from .exportable import ExportableBackbone
