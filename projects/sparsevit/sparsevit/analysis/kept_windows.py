@@ -48,14 +48,9 @@ def record_windows(model: nn.Module, source: Union[str, dict]) -> tuple[list[np.
     images as the backbone saw them (RGB, before normalisation) and the per-stage records."""
     inputs, images = _network_inputs(model, source)
     backbone = sparse_backbones(model)[0]
-    backbone.window_log = []
-    try:
-        with torch.no_grad():
-            backbone(inputs)
-        records = backbone.window_log[0]
-    finally:
-        backbone.window_log = None
-    return images, records
+    with torch.no_grad(), backbone.recording_windows() as forwards:
+        backbone(inputs)
+    return images, forwards[0]
 
 
 def deepest_pruned_block(stage_records: list) -> Optional[dict]:
