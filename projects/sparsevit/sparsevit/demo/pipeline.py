@@ -31,7 +31,7 @@ from ..search.plot import plot_best_over_evaluations
 from ..utils import config_path
 from ..visualization import visualize_windows
 from .equal_latency import BAND_TOLERANCE, dense_input_fractions, match_latency, matched_band
-from .report import conclusions, format_table
+from .report import Role, conclusions, format_table, rows_by_role
 from .synthetic_coco import RECIPE_FILE, coco_recipe, generate_coco
 
 DENSE = 'demo/mask-rcnn_swin-mini-p4-w7_fpn_demo-coco.py'
@@ -126,12 +126,20 @@ def prepare_demo_data(plan: DemoPlan) -> None:
     generate_coco(root, plan.num_train, plan.num_val, size, plan.seed)
 
 
-def _row(model: str, evaluator: TaskEvaluator, sparsity, latency_ms: float, dense_ms: float,
-         size: tuple[int, int]) -> dict:
+def _row(role: Role, model: str, evaluator: TaskEvaluator, sparsity, latency_ms: float,
+         dense_ms: float, size: tuple[int, int]) -> dict:
     metrics = evaluator.metrics(sparsity)
-    return dict(model=model, sparsity=sparsity, input=list(size), latency_ms=latency_ms,
-                speedup=dense_ms / latency_ms, bbox_mAP=metrics.get('coco/bbox_mAP', 0.0),
+    return dict(role=role.value, model=model, sparsity=sparsity, input=list(size),
+                latency_ms=latency_ms, speedup=dense_ms / latency_ms,
+                bbox_mAP=metrics.get('coco/bbox_mAP', 0.0),
                 segm_mAP=metrics.get('coco/segm_mAP', 0.0))
+
+
+def _accuracy_loss(by_role: dict) -> dict:
+    """bbox mAP each model loses from its dense accuracy to the searched configuration."""
+    return dict(dense_trained=by_role[Role.DENSE]['bbox_mAP'] -
+                by_role[Role.DENSE_PRUNED]['bbox_mAP'],
+                saa=by_role[Role.SAA_DENSE]['bbox_mAP'] - by_role[Role.SEARCHED]['bbox_mAP'])
 
 
 def _random_search_ablation(saa: TaskEvaluator, searched, request: SearchRequest,
@@ -256,18 +264,18 @@ def run_demo(plan: DemoPlan = DemoPlan()) -> dict:
     uniform = [equal.uniform_ratio] * len(zeros)
     d, t = equal.dense_ms, equal.target_ms
     full = (size, size)
-    rows = [_row('dense model', dense, zeros, d, d, full),
-            _row('dense model', dense, best, t, d, full),
-            _row('SAA model', saa, zeros, d, d, full),
-            _row('SAA model', saa, best, t, d, full),
-            _row('fine-tuned model', finetuned, best, t, d, full),
-            _row('SAA model, uniform', saa, uniform, equal.uniform_ms, d, full),
-            _row('dense model, smaller', dense_at(equal.size, 'dense_small_eval'), zeros,
-                 equal.size_ms, d, equal.size)]
+    rows = [_row(Role.DENSE, 'dense model', dense, zeros, d, d, full),
+            _row(Role.DENSE_PRUNED, 'dense model', dense, best, t, d, full),
+            _row(Role.SAA_DENSE, 'SAA model', saa, zeros, d, d, full),
+            _row(Role.SEARCHED, 'SAA model', saa, best, t, d, full),
+            _row(Role.FINETUNED, 'fine-tuned model', finetuned, best, t, d, full),
+            _row(Role.UNIFORM, 'SAA model, uniform', saa, uniform, equal.uniform_ms, d, full),
+            _row(Role.SMALLER, 'dense model, smaller', dense_at(equal.size, 'dense_small_eval'),
+                 zeros, equal.size_ms, d, equal.size)]
     slower = equal.slower_size()
     if slower is not None:  # the padding left no shape within 5%: the other side of the gap
-        rows.append(_row('dense model, smaller, slower', dense_at(slower[0], 'dense_slower_eval'),
-                         zeros, slower[1], d, slower[0]))
+        rows.append(_row(Role.SLOWER, 'dense model, smaller, slower',
+                         dense_at(slower[0], 'dense_slower_eval'), zeros, slower[1], d, slower[0]))
 
     model = init_model(_config(FINETUNE, plan, work / 'final_eval', 1), str(ft_ckpt), best)
     data_root = Path(plan.data_root)
@@ -292,9 +300,7 @@ def run_demo(plan: DemoPlan = DemoPlan()) -> dict:
                    equal_latency=equal.to_dict(), coverage=coverage[0].to_dict(),
                    coverage_per_stage=[c.to_dict() for c in coverage],
                    coverage_paper_rule=paper_rule.to_dict(),
-                   accuracy_loss_at_searched=dict(
-                       dense_trained=rows[0]['bbox_mAP'] - rows[1]['bbox_mAP'],
-                       saa=rows[2]['bbox_mAP'] - rows[3]['bbox_mAP']),
+                   accuracy_loss_at_searched=_accuracy_loss(rows_by_role(rows)),
                    files={name: str(path) for name, path in files.items()})
     if ablation is not None:
         summary['ablation'] = ablation
