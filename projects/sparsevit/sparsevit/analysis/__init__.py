@@ -2,12 +2,12 @@
 (the windows kept on an image, and their object coverage)."""
 from .flops import backbone_flops
 from .kept_windows import kept_window_ids, record_windows
-from .latency import (DTYPES, LatencyProtocol, LatencyResult, measure_interleaved, middle_half_mean,
-                      summarize)
+from .latency import (DTYPES, BackboneTimer, LatencyProtocol, LatencyResult, measure_interleaved,
+                      middle_half_mean, summarize)
 from .window_coverage import WindowCoverage, object_coverage, object_polygons
 
 __all__ = [
-    'DTYPES', 'LatencyProtocol', 'LatencyResult', 'WindowCoverage', 'backbone_flops',
-    'kept_window_ids', 'measure_interleaved', 'middle_half_mean', 'object_coverage',
-    'object_polygons', 'record_windows', 'summarize'
+    'BackboneTimer', 'DTYPES', 'LatencyProtocol', 'LatencyResult', 'WindowCoverage',
+    'backbone_flops', 'kept_window_ids', 'measure_interleaved', 'middle_half_mean',
+    'object_coverage', 'object_polygons', 'record_windows', 'summarize'
 ]
