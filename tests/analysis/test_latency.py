@@ -57,3 +57,10 @@ def test_backbone_timer_times_configurations_on_a_copy(tiny_swin_kwargs):
     assert timer.num_stages == 4
     assert timer.backbone is not backbone and not timer.backbone.training
     assert backbone.sparsity == [0.5, 0.0, 0.0, 0.0]  # the original is left as it was
+
+
+def test_protocol_device_is_resolved_when_the_protocol_is_made(monkeypatch):
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    assert LatencyProtocol().device == LatencyProtocol(None).to_dict()['device'] == 'cuda'
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    assert LatencyProtocol().device == 'cpu' and LatencyProtocol('cuda:1').device == 'cuda:1'

@@ -14,16 +14,28 @@ from ..sparsity import SparsityLike
 DTYPES = {'fp32': torch.float32, 'fp16': torch.float16, 'bf16': torch.bfloat16}
 
 
+def default_device() -> str:
+    """The latency device when none is named: ``'cuda'`` where available, else ``'cpu'``."""
+    return 'cuda' if torch.cuda.is_available() else 'cpu'
+
+
 @dataclass(frozen=True)
 class LatencyProtocol:
-    """How backbone latency is measured: device, input batch and size, dtype, runs."""
-    device: str = 'cuda' if torch.cuda.is_available() else 'cpu'
+    """How backbone latency is measured: device, input batch and size, dtype, runs.
+
+    ``device`` None is :func:`default_device`, resolved when the protocol is made.
+    """
+    device: Optional[str] = None
     batch: int = 1
     height: int = 672
     width: int = 672
     dtype: str = 'fp32'
     warmup: int = 2
     runs: int = 10
+
+    def __post_init__(self):
+        if self.device is None:
+            object.__setattr__(self, 'device', default_device())
 
     def describe(self) -> str:
         return (f'{self.device}, {self.dtype}, batch {self.batch}, {self.height}x{self.width}, '

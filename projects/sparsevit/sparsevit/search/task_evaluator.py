@@ -44,7 +44,7 @@ class TaskEvaluator:
     """
 
     def __init__(self, cfg: Config, checkpoint: str, metric_key: str,
-                 val_size: Optional[int] = None, protocol: LatencyProtocol = LatencyProtocol(),
+                 val_size: Optional[int] = None, protocol: Optional[LatencyProtocol] = None,
                  require_saa: bool = True, dense_reference_ms: Optional[float] = None):
         cfg = cfg.copy()
         cfg.load_from = None
@@ -67,7 +67,8 @@ class TaskEvaluator:
         self.dataloader = self.runner.build_dataloader(cfg.val_dataloader)
         self.evaluator = self.runner.build_evaluator(cfg.val_evaluator)
         self.evaluator.dataset_meta = self.dataloader.dataset.metainfo
-        self.protocol, self.dense_reference_ms = protocol, dense_reference_ms
+        self.protocol = protocol or LatencyProtocol()  # its device resolved now, not at import
+        self.dense_reference_ms = dense_reference_ms
         self._timer: Optional[BackboneTimer] = None
 
     def search_space(self, choices: Sequence[float], grouping: str) -> SearchSpace:
