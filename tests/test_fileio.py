@@ -56,10 +56,9 @@ points = [Candidate((0.1,), 10.0, 0.5), Candidate((0.2,), 8.0, 0.4), Candidate((
 plot_search(points, points[:2], points[0], (5.0, 12.0), 'mAP', out + '/search.png')
 backbone = SparseSwinTransformer(embed_dims=24, depths=(2, 2, 2, 2), num_heads=(1, 2, 4, 8),
                                  window_size=4, sparsity=[0.5, 0, 0, 0]).eval()
-backbone.window_log = []
-with torch.no_grad():
+with torch.no_grad(), backbone.recording_windows() as forwards:
     backbone(torch.randn(1, 3, 64, 64))
-draw_windows(np.zeros((64, 64, 3), np.uint8), backbone.window_log[0], 4, 4, out + '/w.png')
+draw_windows(np.zeros((64, 64, 3), np.uint8), forwards[0], 4, 4, out + '/w.png')
 pyplot = sys.modules.get('matplotlib.pyplot')  # mmdet imports it; it must hold no figure of ours
 print(matplotlib.get_backend(), len(pyplot.get_fignums()) if pyplot else 0)
 '''

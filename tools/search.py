@@ -52,7 +52,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                      f'{", ".join(f"{v} for {k}" for k, v in DEFAULT_METRICS.items())})')
     fit.add_argument('--val-size', type=int, help='evaluate on the first N validation samples')
     lat = parser.add_argument_group('latency protocol (docs/method.md, section 6)')
-    lat.add_argument('--latency-device', default=LatencyProtocol.device)
+    lat.add_argument('--latency-device', default=None,
+                     help='default: cuda where available, else cpu')
     lat.add_argument('--latency-batch', type=int, default=1, help='images per forward')
     lat.add_argument('--latency-shape', type=int, nargs=2, default=(672, 672), metavar=('H', 'W'))
     lat.add_argument('--latency-dtype', choices=['fp32', 'fp16', 'bf16'], default='fp32')

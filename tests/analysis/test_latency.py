@@ -1,7 +1,9 @@
 import pytest
 import torch
 
-from sparsevit.analysis.latency import measure_interleaved, middle_half_mean, summarize
+from sparsevit import SparseSwinTransformer
+from sparsevit.analysis.latency import (BackboneTimer, LatencyProtocol, measure_interleaved,
+                                        middle_half_mean, summarize)
 
 
 def test_middle_half_mean_drops_a_quarter_at_each_end():
@@ -36,3 +38,29 @@ def test_inference_mode_is_on_while_timing():
 def test_bad_run_counts():
     with pytest.raises(ValueError, match='runs >= 1'):
         measure_interleaved({}, torch.device('cpu'), warmup=0, runs=0)
+
+
+def test_backbone_timer_times_configurations_on_a_copy(tiny_swin_kwargs):
+    backbone = SparseSwinTransformer(**tiny_swin_kwargs, sparsity=[0.5, 0, 0, 0])
+    protocol = LatencyProtocol('cpu', 2, 64, 64, 'fp32', 1, 3)
+    timer = BackboneTimer(backbone, protocol)
+    seen = []
+    timer.backbone.register_forward_pre_hook(
+        lambda module, args: seen.append((module.sparsity, tuple(args[0].shape))))
+    results = timer.time({'dense': None, 'sparse': [0.8] * 4, 'small': None},
+                         shapes={'small': (32, 48)}, runs=2)
+    assert list(results) == ['dense', 'sparse', 'small'] and results['sparse'].runs == 2
+    assert seen[:3] == [([0.0] * 4, (2, 3, 64, 64)), ([0.8] * 4, (2, 3, 64, 64)),
+                        ([0.0] * 4, (2, 3, 32, 48))]
+    assert len(seen) == 3 * (1 + 2)  # the protocol's warm-up, then the runs asked for
+    assert timer.images() is timer.images((64, 64)) and timer.images().dtype == torch.float32
+    assert timer.num_stages == 4
+    assert timer.backbone is not backbone and not timer.backbone.training
+    assert backbone.sparsity == [0.5, 0.0, 0.0, 0.0]  # the original is left as it was
+
+
+def test_protocol_device_is_resolved_when_the_protocol_is_made(monkeypatch):
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    assert LatencyProtocol().device == LatencyProtocol(None).to_dict()['device'] == 'cuda'
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    assert LatencyProtocol().device == 'cpu' and LatencyProtocol('cuda:1').device == 'cuda:1'

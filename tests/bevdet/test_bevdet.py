@@ -86,11 +86,10 @@ def test_windows_are_selected_per_camera_image(model):
     """Each of the B x N images gets its own kept windows."""
     set_sparsity(model, [0.5, 0, 0, 0])
     model.eval()
-    model.img_backbone.window_log = []
     data = model.data_preprocessor(batch(1), False)
-    with torch.no_grad():
+    with torch.no_grad(), model.img_backbone.recording_windows() as forwards:
         model(**data, mode='tensor')
-    kept = model.img_backbone.window_log[0][0][0]['kept']
+    kept = forwards[0][0][0]['kept']
     assert kept.shape[0] == CAMERAS  # one row of kept windows per camera image
     assert len({tuple(row.tolist()) for row in kept}) > 1
 

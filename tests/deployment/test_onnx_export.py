@@ -8,8 +8,8 @@ import torch
 from mmdet.models.necks import FPN
 
 from sparsevit import SparseSwinTransformer
-from sparsevit.deployment import (DeploymentError, OnnxBackbone, check_inputs, compare_with_pytorch,
-                                  export_onnx, require_packages)
+from sparsevit.deployment import (DeploymentError, MissingDeployPackageError, OnnxBackbone,
+                                  check_inputs, compare_with_pytorch, export_onnx, require_packages)
 
 SPARSITY = [0.5, 0.3, [0.0, 0.2, 0.4, 0.5], 0.0]
 SHAPE = (2, 3, 100, 132)  # both stage-0 sides need padding to window multiples
@@ -146,3 +146,6 @@ def test_missing_deploy_package_is_named(monkeypatch):
     with pytest.raises(DeploymentError, match=r"onnxruntime is not installed; install the "
                        r"deployment extra: pip install -e '\.\[deploy\]'"):
         require_packages('onnx', 'onnxruntime')
+    with pytest.raises(ImportError) as missing:  # callers can tell it from bad input
+        require_packages('onnxruntime')
+    assert isinstance(missing.value, MissingDeployPackageError)

@@ -3,9 +3,10 @@ import json
 
 from mmengine.config import Config
 
-from sparsevit.search.outputs import finetune_config_text, write_outputs
+from sparsevit.search.outputs import SearchContext, finetune_config_text, write_outputs
 from sparsevit.search.resumable_search import run_search
 from sparsevit.search.search_log import SearchLog
+from sparsevit.sparsity import normalize_sparsity, sparsity_to_genes
 
 from .fakes import SETTINGS, SPACE, FakeTask, settings_dict
 
@@ -17,12 +18,15 @@ def test_outputs(tmp_path):
                       custom_hooks=[dict(type='DataFilesCheckHook'),
                                     dict(type='SparsityAdaptationHook')]))
     (tmp_path / 'saa.py').write_text('model = dict()\n')
-    files = write_outputs(result, SPACE, tmp_path, (55.0, 75.0), 'coco/bbox_mAP', {'device': 'cpu'},
-                          str(tmp_path / 'saa.pth'), str(tmp_path / 'saa.py'), cfg, None)
+    context = SearchContext(str(tmp_path / 'saa.py'), cfg, str(tmp_path / 'saa.pth'),
+                            'coco/bbox_mAP', (55.0, 75.0), {'device': 'cpu'})
+    files = write_outputs(result, SPACE, tmp_path, context)
     best = json.loads(files['best.json'].read_text())
     assert best['sparsity'] == SPACE.to_sparsity(result.best.point)
     assert best['metric'] == result.best.metric and 55.0 <= best['latency_ms'] <= 75.0
     assert set(best['genes']) == {g.name for g in SPACE.genes}
+    assert best['genes'] == sparsity_to_genes(normalize_sparsity(best['sparsity'], SPACE.depths),
+                                              SPACE.depths, SPACE.grouping)
     front = json.loads(files['pareto.json'].read_text())
     assert [p['latency_ms'] for p in front] == sorted(p['latency_ms'] for p in front)
     assert all(a['metric'] < b['metric'] for a, b in zip(front, front[1:]))

@@ -57,7 +57,8 @@ def main(argv=None) -> dict:
     result = dict(file=args.out, **metadata)
     if args.verify:
         result.update(verify_file(backbone, args.out, *input_normalization(model), args.threads,
-                                  args.warmup, args.runs, neck=neck))
+                                  args.warmup, args.runs, neck=neck,
+                                  logger=None))  # print the checks
     write_report(result, args.report)
     return result
 

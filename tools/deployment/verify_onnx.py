@@ -36,7 +36,8 @@ def main(argv=None) -> dict:
     model, backbone = load_sparse_backbone(args.config, args.checkpoint, args.sparsity)
     result = verify_file(backbone, args.onnx, *input_normalization(model), args.threads,
                          args.warmup, args.runs,
-                         neck=model_neck(model, args.config) if with_neck else None)
+                         neck=model_neck(model, args.config) if with_neck else None,
+                         logger=None)  # print the checks
     write_report(result, args.report)
     return result
 

@@ -78,10 +78,9 @@ def test_scoring_before_patch_norm_ranks_by_the_unnormalised_embedding(tiny_swin
     images[..., 20:28, 20:28] = 10 * torch.randn(3, 8, 8)  # detail in the last window only
     sparse.sparsity = [0.75, 0, 0, 0]  # keeps 1 of the 4 stage-0 windows
     sparse.score_before_patch_norm = True
-    sparse.window_log = []
-    with torch.no_grad():
+    with torch.no_grad(), sparse.recording_windows() as forwards:
         sparse(images)
-    assert sparse.window_log[0][0][0]['kept'].tolist() == [[3]]
+    assert forwards[0][0][0]['kept'].tolist() == [[3]]
 
 
 def test_pruning_changes_outputs_but_keeps_shapes(tiny_swin_kwargs):

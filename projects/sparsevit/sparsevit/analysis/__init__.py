@@ -1,11 +1,13 @@
 """What a configuration costs (measured backbone latency, counted FLOPs) and what it keeps
-(object coverage of the kept windows)."""
+(the windows kept on an image, and their object coverage)."""
 from .flops import backbone_flops
-from .latency import (DTYPES, LatencyProtocol, LatencyResult, measure_interleaved, middle_half_mean,
-                      summarize)
+from .kept_windows import kept_window_ids, record_windows
+from .latency import (DTYPES, BackboneTimer, LatencyProtocol, LatencyResult, measure_interleaved,
+                      middle_half_mean, summarize)
 from .window_coverage import WindowCoverage, object_coverage, object_polygons
 
 __all__ = [
-    'DTYPES', 'LatencyProtocol', 'LatencyResult', 'WindowCoverage', 'backbone_flops',
-    'measure_interleaved', 'middle_half_mean', 'object_coverage', 'object_polygons', 'summarize'
+    'BackboneTimer', 'DTYPES', 'LatencyProtocol', 'LatencyResult', 'WindowCoverage',
+    'backbone_flops', 'kept_window_ids', 'measure_interleaved', 'middle_half_mean',
+    'object_coverage', 'object_polygons', 'record_windows', 'summarize'
 ]

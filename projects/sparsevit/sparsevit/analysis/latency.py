@@ -1,24 +1,41 @@
 """The latency protocol (docs/method.md, section 6): warm-up, many timed runs, mean of the
-middle half, several calls timed round-robin in one run."""
+middle half, several calls timed round-robin in one run; and a timer of a backbone's
+sparsity configurations under that protocol."""
+import copy
 import time
 from dataclasses import asdict, dataclass
-from typing import Callable, Mapping
+from typing import Callable, Mapping, Optional
 
 import torch
+from torch import Tensor, nn
+
+from ..sparsity import SparsityLike
 
 DTYPES = {'fp32': torch.float32, 'fp16': torch.float16, 'bf16': torch.bfloat16}
 
 
+def default_device() -> str:
+    """The latency device when none is named: ``'cuda'`` where available, else ``'cpu'``."""
+    return 'cuda' if torch.cuda.is_available() else 'cpu'
+
+
 @dataclass(frozen=True)
 class LatencyProtocol:
-    """How backbone latency is measured: device, input batch and size, dtype, runs."""
-    device: str = 'cuda' if torch.cuda.is_available() else 'cpu'
+    """How backbone latency is measured: device, input batch and size, dtype, runs.
+
+    ``device`` None is :func:`default_device`, resolved when the protocol is made.
+    """
+    device: Optional[str] = None
     batch: int = 1
     height: int = 672
     width: int = 672
     dtype: str = 'fp32'
     warmup: int = 2
     runs: int = 10
+
+    def __post_init__(self):
+        if self.device is None:
+            object.__setattr__(self, 'device', default_device())
 
     def describe(self) -> str:
         return (f'{self.device}, {self.dtype}, batch {self.batch}, {self.height}x{self.width}, '
@@ -89,3 +106,62 @@ def measure_interleaved(calls: Mapping[str, Callable[[], object]], device: torch
                     samples[name].append(elapsed)
             progress(round_idx + 1, total)
     return {name: summarize(values) for name, values in samples.items()}
+
+
+class BackboneTimer:
+    """Times sparsity configurations of a sparse backbone under ``protocol``.
+
+    Works on a copy of ``backbone`` moved to the protocol's device and dtype (the
+    model's own backbone is left as it is), fed random images of the protocol's
+    batch and size, or of another size per call. Each :meth:`time` times its
+    configurations round-robin in one run (:func:`measure_interleaved`).
+    """
+
+    def __init__(self, backbone: nn.Module, protocol: LatencyProtocol):
+        self.protocol = protocol
+        self.dtype = DTYPES[protocol.dtype]
+        self.backbone = copy.deepcopy(backbone).to(protocol.device, self.dtype).eval()
+        self._images: dict[tuple[int, int], Tensor] = {}
+
+    @property
+    def num_stages(self) -> int:
+        return len(self.backbone.depths)
+
+    def images(self, shape: Optional[tuple[int, int]] = None) -> Tensor:
+        """A random input batch of ``shape`` (height, width; default the protocol's), drawn
+        once per shape."""
+        p = self.protocol
+        shape = tuple(shape or (p.height, p.width))
+        if shape not in self._images:
+            self._images[shape] = torch.randn(p.batch, self.backbone.in_channels, *shape,
+                                              device=p.device, dtype=self.dtype)
+        return self._images[shape]
+
+    def call(self, sparsity: SparsityLike,
+             shape: Optional[tuple[int, int]] = None) -> Callable[[], object]:
+        """One forward of the backbone under ``sparsity`` on the images of ``shape``."""
+        images = self.images(shape)
+
+        def run():
+            self.backbone.sparsity = sparsity
+            return self.backbone(images)
+        return run
+
+    def time(self, configs: Mapping[str, SparsityLike],
+             shapes: Optional[Mapping[str, tuple[int, int]]] = None,
+             warmup: Optional[int] = None, runs: Optional[int] = None,
+             progress: Callable[[int, int], None] = lambda i, n: None
+             ) -> dict[str, LatencyResult]:
+        """Latency of each named configuration, timed round-robin in one run.
+
+        Args:
+            configs: name -> sparsity (None: dense).
+            shapes: name -> input (height, width) for the configurations timed on
+                another size than the protocol's.
+            warmup, runs: override the protocol's.
+        """
+        p, shapes = self.protocol, shapes or {}
+        calls = {name: self.call(sparsity, shapes.get(name)) for name, sparsity in configs.items()}
+        return measure_interleaved(calls, torch.device(p.device),
+                                   p.warmup if warmup is None else warmup,
+                                   p.runs if runs is None else runs, progress)

@@ -16,7 +16,7 @@ from pycocotools.coco import COCO
 from torch import nn
 
 from ..model_sparsity import sparse_backbones
-from ..visualization.windows import kept_window_ids, record_windows
+from .kept_windows import kept_window_ids, record_windows
 
 
 @dataclass(frozen=True)

@@ -20,14 +20,12 @@ Because of those gaps, the demo searches only where a smaller input can match:
 :func:`matched_band` narrows the search band to the latencies that lie within
 :data:`BAND_TOLERANCE` of a smaller input's, timed by :func:`dense_input_fractions`.
 """
-import copy
 from dataclasses import asdict, dataclass
-from typing import Callable, Hashable, Iterable, Mapping, Optional, Sequence, Tuple
+from typing import Hashable, Iterable, Mapping, Optional, Sequence, Tuple
 
-import torch
 from torch import nn
 
-from ..analysis.latency import DTYPES, LatencyProtocol, measure_interleaved
+from ..analysis.latency import BackboneTimer, LatencyProtocol
 from ..model_sparsity import sparse_backbones
 
 UNIFORM_RATIOS = tuple(round(0.05 * i, 2) for i in range(17))  # 0.0 ... 0.8
@@ -91,28 +89,15 @@ def _shapes(sizes: Sequence[Shape], protocol: LatencyProtocol) -> list[Shape]:
     return [tuple(shape) for shape in sizes] or smaller_sizes(protocol.height, protocol.width)
 
 
-def _timer(model: nn.Module, protocol: LatencyProtocol
-           ) -> tuple[int, Callable[..., Callable[[], object]], Callable[[dict], dict]]:
-    """For a copy of ``model``'s backbone: its number of stages, a builder of a call under a
-    sparsity (and an input shape, the protocol's by default), and a function that times such
-    calls round-robin and returns their mean ms by name."""
-    p = protocol
-    backbone = copy.deepcopy(sparse_backbones(model)[0]).to(p.device, DTYPES[p.dtype]).eval()
+def _timer(model: nn.Module, protocol: LatencyProtocol) -> BackboneTimer:
+    """A timer of a copy of ``model``'s sparse backbone under ``protocol``."""
+    return BackboneTimer(sparse_backbones(model)[0], protocol)
 
-    def call(sparsity, shape: Optional[Shape] = None) -> Callable[[], object]:
-        height, width = shape or (p.height, p.width)
-        images = torch.randn(p.batch, backbone.in_channels, height, width, device=p.device,
-                             dtype=DTYPES[p.dtype])
 
-        def run():
-            backbone.sparsity = sparsity
-            return backbone(images)
-        return run
-
-    def time_calls(calls: dict) -> dict:
-        return {name: r.mean_ms for name, r in
-                measure_interleaved(calls, torch.device(p.device), p.warmup, p.runs).items()}
-    return len(backbone.depths), call, time_calls
+def _mean_ms(timer: BackboneTimer, configs: dict, shapes: dict) -> dict[str, float]:
+    """Mean ms by name of ``configs`` (name -> sparsity) at ``shapes`` (name -> input shape,
+    the protocol's where absent), timed round-robin."""
+    return {name: r.mean_ms for name, r in timer.time(configs, shapes).items()}
 
 
 def dense_input_fractions(model: nn.Module, protocol: LatencyProtocol,
@@ -120,11 +105,11 @@ def dense_input_fractions(model: nn.Module, protocol: LatencyProtocol,
     """Dense backbone latency of ``model`` at each smaller input shape (by default
     :func:`smaller_sizes`), as a fraction of its latency at the protocol's full size; one
     round-robin run."""
-    stages, call, time_calls = _timer(model, protocol)
+    timer = _timer(model, protocol)
     sizes = _shapes(sizes, protocol)
-    dense = [0.0] * stages
-    ms = time_calls({'dense': call(dense), **{_name(shape): call(dense, shape)
-                                              for shape in sizes}})
+    dense = [0.0] * timer.num_stages
+    shapes = {_name(shape): shape for shape in sizes}
+    ms = _mean_ms(timer, {'dense': dense, **{name: dense for name in shapes}}, shapes)
     return {shape: ms[_name(shape)] / ms['dense'] for shape in sizes}
 
 
@@ -150,19 +135,21 @@ def match_latency(model: nn.Module, target, protocol: LatencyProtocol,
     """Time ``model``'s backbone under ``target``, dense, at each uniform ratio and densely
     at each smaller input shape; return the uniform ratio and the shape closest to the
     target's latency. ``protocol`` gives the device, dtype, batch, full size and runs."""
-    stages, call, time_calls = _timer(model, protocol)
+    timer = _timer(model, protocol)
+    stages = timer.num_stages
     sizes = _shapes(sizes, protocol)
     dense = [0.0] * stages
-    calls = {'dense': call(dense), 'target': call(target)}
-    calls.update({f'uniform-{r:g}': call([r] * stages) for r in ratios})
-    calls.update({_name(shape): call(dense, shape) for shape in sizes})
-    coarse = time_calls(calls)
+    shapes = {_name(shape): shape for shape in sizes}
+    configs = {'dense': dense, 'target': target}
+    configs.update({f'uniform-{r:g}': [r] * stages for r in ratios})
+    configs.update({name: dense for name in shapes})
+    coarse = _mean_ms(timer, configs, shapes)
     ratio = closest({r: coarse[f'uniform-{r:g}'] for r in ratios}, coarse['target'])
     near_ratios = _neighbours(ratios, ratio)
     near_sizes = _around(sizes, {shape: coarse[_name(shape)] for shape in sizes}, coarse['target'])
     names = ['dense', 'target'] + [f'uniform-{r:g}' for r in near_ratios] + \
         [_name(shape) for shape in near_sizes]
-    ms = time_calls({n: calls[n] for n in names})
+    ms = _mean_ms(timer, {n: configs[n] for n in names}, shapes)
     ratio = closest({r: ms[f'uniform-{r:g}'] for r in near_ratios}, ms['target'])
     size = closest({shape: ms[_name(shape)] for shape in near_sizes}, ms['target'])
     return EqualLatency(ms['dense'], ms['target'], ratio, ms[f'uniform-{ratio:g}'], size,

@@ -21,17 +21,20 @@ from mmengine.runner import Runner
 from pycocotools.coco import COCO
 from torch import nn
 
-from ..analysis import LatencyProtocol, WindowCoverage, object_coverage, object_polygons
+from ..analysis import (BackboneTimer, LatencyProtocol, WindowCoverage, object_coverage,
+                        object_polygons)
 from ..apis import init_model
 from ..fileio import dump_json
 from ..model_sparsity import sparse_backbones
-from ..search import EvolutionSettings, RandomSearch, SearchRequest, TaskEvaluator, search_sparsity
+from ..search import (EvolutionSettings, RandomSearch, SearchOutcome, SearchRequest, TaskEvaluator,
+                      search_sparsity)
 from ..search.pipeline import LOG_NAME
 from ..search.plot import plot_best_over_evaluations
 from ..utils import config_path
 from ..visualization import visualize_windows
-from .equal_latency import BAND_TOLERANCE, dense_input_fractions, match_latency, matched_band
-from .report import conclusions, format_table
+from .equal_latency import (BAND_TOLERANCE, EqualLatency, dense_input_fractions, match_latency,
+                            matched_band)
+from .report import Role, conclusions, format_table, rows_by_role
 from .synthetic_coco import RECIPE_FILE, coco_recipe, generate_coco
 
 DENSE = 'demo/mask-rcnn_swin-mini-p4-w7_fpn_demo-coco.py'
@@ -126,15 +129,23 @@ def prepare_demo_data(plan: DemoPlan) -> None:
     generate_coco(root, plan.num_train, plan.num_val, size, plan.seed)
 
 
-def _row(model: str, evaluator: TaskEvaluator, sparsity, latency_ms: float, dense_ms: float,
-         size: tuple[int, int]) -> dict:
+def _row(role: Role, model: str, evaluator: TaskEvaluator, sparsity, latency_ms: float,
+         dense_ms: float, size: tuple[int, int]) -> dict:
     metrics = evaluator.metrics(sparsity)
-    return dict(model=model, sparsity=sparsity, input=list(size), latency_ms=latency_ms,
-                speedup=dense_ms / latency_ms, bbox_mAP=metrics.get('coco/bbox_mAP', 0.0),
+    return dict(role=role.value, model=model, sparsity=sparsity, input=list(size),
+                latency_ms=latency_ms, speedup=dense_ms / latency_ms,
+                bbox_mAP=metrics.get('coco/bbox_mAP', 0.0),
                 segm_mAP=metrics.get('coco/segm_mAP', 0.0))
 
 
-def _random_search_ablation(saa: TaskEvaluator, searched, request: SearchRequest,
+def _accuracy_loss(by_role: dict) -> dict:
+    """bbox mAP each model loses from its dense accuracy to the searched configuration."""
+    return dict(dense_trained=by_role[Role.DENSE]['bbox_mAP'] -
+                by_role[Role.DENSE_PRUNED]['bbox_mAP'],
+                saa=by_role[Role.SAA_DENSE]['bbox_mAP'] - by_role[Role.SEARCHED]['bbox_mAP'])
+
+
+def _random_search_ablation(saa: TaskEvaluator, searched: SearchOutcome, request: SearchRequest,
                             out_file: Path) -> dict:
     """A random search with the evolution's band, budget and seed, reusing its measurements;
     plots the best metric over evaluations of both."""
@@ -189,6 +200,106 @@ def _paper_rule_coverage(model: nn.Module, ann_file: Path, img_dir: Path) -> Win
         backbone.score_before_patch_norm = chosen
 
 
+@dataclass(frozen=True)
+class _Searched:
+    """What the search step leaves: the SAA model's evaluator (latencies scaled to the dense
+    reference), the request, the search's outcome and its band."""
+    saa: TaskEvaluator
+    request: SearchRequest
+    outcome: SearchOutcome
+    band_ms: tuple[float, float]
+    band_of_dense: tuple[float, float]
+
+
+def _dense_reference(plan: DemoPlan, cfg: Config, checkpoint: Path, protocol: LatencyProtocol
+                     ) -> tuple[float, tuple[float, float]]:
+    """The dense backbone latency (ms) of the model of ``cfg`` and ``checkpoint`` at the full
+    input, and the band to search as fractions of it (:func:`_search_band`)."""
+    model = init_model(cfg, str(checkpoint))
+    timer = BackboneTimer(sparse_backbones(model)[0], protocol)
+    dense_ms = timer.time({'dense': None}, warmup=5, runs=2 * plan.latency_runs)['dense'].mean_ms
+    return dense_ms, _search_band(model, plan, protocol)
+
+
+def _search(plan: DemoPlan, work: Path, saa_ckpt: Path, protocol: LatencyProtocol) -> _Searched:
+    """Measure the dense reference, narrow the band and search the SAA model under it."""
+    search_dir = work / 'search'
+    dense_ms, band_of_dense = _dense_reference(plan, _config(SAA, plan, search_dir, 1), saa_ckpt,
+                                               protocol)
+    # every latency relative to the dense backbone timed beside it, times dense_ms: the band
+    # keeps its meaning if the machine's speed drifts
+    saa = TaskEvaluator(_config(SAA, plan, search_dir, 1), str(saa_ckpt), METRIC,
+                        protocol=protocol, dense_reference_ms=dense_ms)
+    band = (round(band_of_dense[0] * dense_ms, 3), round(band_of_dense[1] * dense_ms, 3))
+    print(f'dense backbone latency {dense_ms:.2f} ms ({protocol.describe()}): search band '
+          f'{band[0]:.2f}-{band[1]:.2f} ms', flush=True)
+    # the SAA model was just retrained: the search of an earlier demo run does not apply to it
+    (search_dir / LOG_NAME).unlink(missing_ok=True)
+    settings = EvolutionSettings(plan.population, plan.parents, plan.mutation_prob, plan.budget,
+                                 plan.seed)
+    request = SearchRequest(str(config_path(SAA)), band, settings,
+                            finetune_base=str(config_path(FINETUNE)))
+    return _Searched(saa, request, search_sparsity(saa, request, search_dir), band,
+                     band_of_dense)
+
+
+def _evaluate_rows(plan: DemoPlan, work: Path, checkpoints: dict[str, Path], saa: TaskEvaluator,
+                   best, equal: EqualLatency, protocol: LatencyProtocol) -> list[dict]:
+    """The rows of the final table: each model at its configuration and input, with the
+    latencies of ``equal``; ``checkpoints`` of the dense and the fine-tuned model."""
+    size = plan.image_size
+
+    def evaluator(name: str, work_name: str,
+                  shape: Optional[tuple[int, int]] = None) -> TaskEvaluator:
+        cfg = _config(name, plan, work / work_name, 1)
+        cfg = cfg if shape is None else _test_size(cfg, shape)
+        checkpoint = checkpoints['finetune' if name == FINETUNE else 'dense']
+        return TaskEvaluator(cfg, str(checkpoint), METRIC, protocol=protocol, require_saa=False)
+
+    dense = evaluator(DENSE, 'dense_eval')
+    finetuned = evaluator(FINETUNE, 'final_eval')
+    zeros = [0.0] * len(best)  # one ratio per stage
+    uniform = [equal.uniform_ratio] * len(zeros)
+    d, t = equal.dense_ms, equal.target_ms
+    full = (size, size)
+    rows = [_row(Role.DENSE, 'dense model', dense, zeros, d, d, full),
+            _row(Role.DENSE_PRUNED, 'dense model', dense, best, t, d, full),
+            _row(Role.SAA_DENSE, 'SAA model', saa, zeros, d, d, full),
+            _row(Role.SEARCHED, 'SAA model', saa, best, t, d, full),
+            _row(Role.FINETUNED, 'fine-tuned model', finetuned, best, t, d, full),
+            _row(Role.UNIFORM, 'SAA model, uniform', saa, uniform, equal.uniform_ms, d, full),
+            _row(Role.SMALLER, 'dense model, smaller',
+                 evaluator(DENSE, 'dense_small_eval', equal.size), zeros, equal.size_ms, d,
+                 equal.size)]
+    slower = equal.slower_size()
+    if slower is not None:  # the padding left no shape within 5%: the other side of the gap
+        rows.append(_row(Role.SLOWER, 'dense model, smaller, slower',
+                         evaluator(DENSE, 'dense_slower_eval', slower[0]), zeros, slower[1], d,
+                         slower[0]))
+    return rows
+
+
+def _coverage(model: nn.Module, data_root: Path) -> tuple[list[WindowCoverage], WindowCoverage]:
+    """Object coverage of the kept windows on the validation set, per stage; and in stage 0
+    under the paper's scoring rule."""
+    ann_file, img_dir = data_root / 'annotations' / 'instances_val2017.json', data_root / 'val2017'
+    return object_coverage(model, ann_file, img_dir), _paper_rule_coverage(model, ann_file, img_dir)
+
+
+def _windows_picture(model: nn.Module, plan: DemoPlan, best, coverage: list[WindowCoverage],
+                     out_file: Path) -> None:
+    """The kept windows of ``model`` on the first validation image, objects outlined."""
+    data_root = Path(plan.data_root)
+    coco = COCO(str(data_root / 'annotations' / 'instances_val2017.json'))
+    first = coco.loadImgs(sorted(coco.getImgIds())[:1])[0]
+    scale = (plan.image_size / first['width'], plan.image_size / first['height'])
+    visualize_windows(model, str(data_root / 'val2017' / first['file_name']), out_file,
+                      f'fine-tuned model, {best}: kept windows (yellow), objects (cyan); object '
+                      f'pixels covered per stage: ' +
+                      ', '.join(f'{c.coverage:.0%}' for c in coverage),
+                      [object_polygons(coco, first['id'], scale)])
+
+
 def run_demo(plan: DemoPlan = DemoPlan()) -> dict:
     """Run every step; returns the summary also written to ``work_dir/summary.json``."""
     torch.set_num_threads(plan.threads)
@@ -209,92 +320,44 @@ def run_demo(plan: DemoPlan = DemoPlan()) -> dict:
                               load_from=str(dense_ckpt)))
 
     stage(f'evolutionary search: population {plan.population}, {plan.budget} proposals')
-    search_dir = work / 'search'
-    saa = TaskEvaluator(_config(SAA, plan, search_dir, 1), str(saa_ckpt), METRIC,
-                        protocol=protocol)
-    dense_ms = saa.latencies({'dense': None}, warmup=5, runs=2 * plan.latency_runs)['dense']
-    saa.dense_reference_ms = dense_ms  # the band keeps its meaning if the machine's speed drifts
-    band_fractions = _search_band(saa.model, plan, protocol)
-    band = (round(band_fractions[0] * dense_ms, 3), round(band_fractions[1] * dense_ms, 3))
-    print(f'dense backbone latency {dense_ms:.2f} ms ({protocol.describe()}): search band '
-          f'{band[0]:.2f}-{band[1]:.2f} ms', flush=True)
-    # the SAA model was just retrained: the search of an earlier demo run does not apply to it
-    (search_dir / LOG_NAME).unlink(missing_ok=True)
-    settings = EvolutionSettings(plan.population, plan.parents, plan.mutation_prob, plan.budget,
-                                 plan.seed)
-    request = SearchRequest(str(config_path(SAA)), band, settings,
-                            finetune_base=str(config_path(FINETUNE)))
-    searched = search_sparsity(saa, request, search_dir)
-    best = searched.best
-    files = dict(search_plot=searched.files['search.png'],
-                 finetune_config=searched.files['config'])
+    searched = _search(plan, work, saa_ckpt, protocol)
+    best = searched.outcome.best
+    files = dict(search_plot=searched.outcome.files['search.png'],
+                 finetune_config=searched.outcome.files['config'])
 
     ablation: Optional[dict] = None
     if plan.ablations:
         stage(f'ablation: random search, {plan.budget} proposals under the same band')
-        files['ablation_plot'] = search_dir / 'evolution_vs_random.png'
-        ablation = _random_search_ablation(saa, searched, request, files['ablation_plot'])
+        files['ablation_plot'] = work / 'search' / 'evolution_vs_random.png'
+        ablation = _random_search_ablation(searched.saa, searched.outcome, searched.request,
+                                           files['ablation_plot'])
 
     stage(f'fine-tuning {best}: {plan.finetune_iters} iterations from the SAA model')
     ft_ckpt = _train(_config(FINETUNE, plan, work / 'finetune', plan.finetune_iters,
                              load_from=str(saa_ckpt), model=dict(backbone=dict(sparsity=best))))
 
     stage('final evaluation: equal-latency alternatives, accuracy, object coverage')
-    equal = match_latency(saa.model, best, replace(protocol, warmup=5, runs=2 * plan.latency_runs))
+    equal = match_latency(searched.saa.model, best,
+                          replace(protocol, warmup=5, runs=2 * plan.latency_runs))
     print(f'at the searched configuration\'s {equal.target_ms:.2f} ms: uniform ratio '
           f'{equal.uniform_ratio:g} ({equal.uniform_ms:.2f} ms), dense at {equal.size[0]}x'
           f'{equal.size[1]} ({equal.size_ms:.2f} ms)', flush=True)
-    dense = TaskEvaluator(_config(DENSE, plan, work / 'dense_eval', 1), str(dense_ckpt), METRIC,
-                          protocol=protocol, require_saa=False)
-
-    def dense_at(shape: tuple[int, int], name: str) -> TaskEvaluator:
-        return TaskEvaluator(_test_size(_config(DENSE, plan, work / name, 1), shape),
-                             str(dense_ckpt), METRIC, protocol=protocol, require_saa=False)
-    finetuned = TaskEvaluator(_config(FINETUNE, plan, work / 'final_eval', 1), str(ft_ckpt),
-                              METRIC, protocol=protocol, require_saa=False)
-    zeros = [0.0] * len(searched.space.depths)
-    uniform = [equal.uniform_ratio] * len(zeros)
-    d, t = equal.dense_ms, equal.target_ms
-    full = (size, size)
-    rows = [_row('dense model', dense, zeros, d, d, full),
-            _row('dense model', dense, best, t, d, full),
-            _row('SAA model', saa, zeros, d, d, full),
-            _row('SAA model', saa, best, t, d, full),
-            _row('fine-tuned model', finetuned, best, t, d, full),
-            _row('SAA model, uniform', saa, uniform, equal.uniform_ms, d, full),
-            _row('dense model, smaller', dense_at(equal.size, 'dense_small_eval'), zeros,
-                 equal.size_ms, d, equal.size)]
-    slower = equal.slower_size()
-    if slower is not None:  # the padding left no shape within 5%: the other side of the gap
-        rows.append(_row('dense model, smaller, slower', dense_at(slower[0], 'dense_slower_eval'),
-                         zeros, slower[1], d, slower[0]))
-
+    rows = _evaluate_rows(plan, work, dict(dense=dense_ckpt, finetune=ft_ckpt), searched.saa,
+                          best, equal, protocol)
     model = init_model(_config(FINETUNE, plan, work / 'final_eval', 1), str(ft_ckpt), best)
-    data_root = Path(plan.data_root)
-    ann_file = data_root / 'annotations' / 'instances_val2017.json'
-    coverage = object_coverage(model, ann_file, data_root / 'val2017')
-    paper_rule = _paper_rule_coverage(model, ann_file, data_root / 'val2017')
+    coverage, paper_rule = _coverage(model, Path(plan.data_root))
 
     stage('pictures')
-    coco = COCO(str(ann_file))
-    first = coco.loadImgs(sorted(coco.getImgIds())[:1])[0]
-    scale = (size / first['width'], size / first['height'])
     files['windows'] = work / 'windows.png'
-    visualize_windows(model, str(data_root / 'val2017' / first['file_name']), files['windows'],
-                      f'fine-tuned model, {best}: kept windows (yellow), objects (cyan); object '
-                      f'pixels covered per stage: ' +
-                      ', '.join(f'{c.coverage:.0%}' for c in coverage),
-                      [object_polygons(coco, first['id'], scale)])
+    _windows_picture(model, plan, best, coverage, files['windows'])
 
     files['summary'] = work / 'summary.json'
-    summary = dict(plan=asdict(plan), band_ms=list(band), band_of_dense=list(band_fractions),
-                   best_sparsity=best, rows=rows,
+    summary = dict(plan=asdict(plan), band_ms=list(searched.band_ms),
+                   band_of_dense=list(searched.band_of_dense), best_sparsity=best, rows=rows,
                    equal_latency=equal.to_dict(), coverage=coverage[0].to_dict(),
                    coverage_per_stage=[c.to_dict() for c in coverage],
                    coverage_paper_rule=paper_rule.to_dict(),
-                   accuracy_loss_at_searched=dict(
-                       dense_trained=rows[0]['bbox_mAP'] - rows[1]['bbox_mAP'],
-                       saa=rows[2]['bbox_mAP'] - rows[3]['bbox_mAP']),
+                   accuracy_loss_at_searched=_accuracy_loss(rows_by_role(rows)),
                    files={name: str(path) for name, path in files.items()})
     if ablation is not None:
         summary['ablation'] = ablation

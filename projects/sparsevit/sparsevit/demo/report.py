@@ -1,10 +1,41 @@
-"""The demo's final table and what it shows, in words."""
+"""The demo's final table and what it shows, in words.
+
+Each row of the table carries a ``role`` (a :class:`Role` value) that says what it
+shows; the conclusions read the rows by role, never by position.
+"""
 import json
+from enum import Enum
 
 from ..analysis import LatencyProtocol
 from .equal_latency import MATCH_TOLERANCE
 
 COVERAGE_TARGET = dict(ratio=1.5, coverage=0.8)  # coverage >= 1.5 x kept fraction, and >= 0.8
+
+
+class Role(str, Enum):
+    """What a row of the final table shows (its ``role`` key holds the value)."""
+    DENSE = 'dense'  # the dense-trained model, dense
+    DENSE_PRUNED = 'dense_pruned'  # the dense-trained model at the searched configuration
+    SAA_DENSE = 'saa_dense'  # the SAA model, dense
+    SEARCHED = 'searched'  # the SAA model at the searched configuration
+    FINETUNED = 'finetuned'  # the fine-tuned model at the searched configuration
+    UNIFORM = 'uniform'  # the SAA model at the uniform ratio of equal latency
+    SMALLER = 'smaller'  # the dense model on the smaller input of equal latency
+    SLOWER = 'smaller_slower'  # optional: the closest smaller input slower than the searched
+
+
+def rows_by_role(rows: list[dict]) -> dict[Role, dict]:
+    """The rows keyed by their role; every role but :attr:`Role.SLOWER` must have one row."""
+    by_role: dict[Role, dict] = {}
+    for row in rows:
+        role = Role(row['role'])
+        if role in by_role:
+            raise ValueError(f'the table has two rows of role {role.value!r}')
+        by_role[role] = row
+    missing = [role.value for role in Role if role not in by_role and role is not Role.SLOWER]
+    if missing:
+        raise ValueError(f'the table has no row of role {", ".join(missing)}')
+    return by_role
 
 
 def _configuration(row: dict) -> str:
@@ -39,12 +70,13 @@ def _latency_gap(row: dict, searched: dict) -> float:
 def padding_gap_note(rows: list[dict], tolerance: float = MATCH_TOLERANCE) -> str:
     """Where no smaller input lies within ``tolerance`` of the searched latency, a sentence on
     the gap, with the comparison at its slower side when that row exists; else ''."""
-    if _latency_gap(rows[6], rows[3]) <= tolerance:
+    by_role = rows_by_role(rows)
+    if _latency_gap(by_role[Role.SMALLER], by_role[Role.SEARCHED]) <= tolerance:
         return ''
     note = (f' No smaller input lies within {tolerance:.0%}: Swin pads every stage to whole '
             f'windows, so the dense latency jumps between input sizes.')
-    if len(rows) > 7:
-        slower, finetuned = rows[7], rows[4]
+    if Role.SLOWER in by_role:
+        slower, finetuned = by_role[Role.SLOWER], by_role[Role.FINETUNED]
         note += (f' On the slower side of the gap, the dense model at {_input(slower)} '
                  f'({slower["latency_ms"]:.2f} ms, more than the searched configuration) '
                  f'reaches {slower["bbox_mAP"]:.3f} bbox mAP: the fine-tuned sparse model '
@@ -59,8 +91,10 @@ def _verdict(better: bool) -> str:
 
 def conclusions(summary: dict, protocol: LatencyProtocol) -> str:
     """What the run showed: SAA under pruning, the equal-latency comparisons, coverage."""
-    dense, searched, finetuned = summary['rows'][0], summary['rows'][3], summary['rows'][4]
-    uniform, smaller = summary['rows'][5], summary['rows'][6]
+    by_role = rows_by_role(summary['rows'])
+    dense, searched, finetuned = (by_role[role] for role in (Role.DENSE, Role.SEARCHED,
+                                                             Role.FINETUNED))
+    uniform, smaller = by_role[Role.UNIFORM], by_role[Role.SMALLER]
     loss = summary['accuracy_loss_at_searched']
     cov, paper = summary['coverage'], summary['coverage_paper_rule']
     met = (cov['coverage'] >= COVERAGE_TARGET['coverage'] and

@@ -4,7 +4,7 @@ Runtime sessions that refuse anything else, checks against PyTorch, and torch.co
 onnx and onnxruntime are the optional ``deploy`` extra; they are imported only when used.
 """
 from .compiled import MAX_COMPILED_VARIANTS, CompiledSparseBackbone, compile_backbone
-from .errors import DeploymentError, require_packages
+from .errors import DeploymentError, MissingDeployPackageError, require_packages
 from .exportable import ExportableBackbone
 from .onnx_backbone import OnnxBackbone
 from .onnx_export import export_onnx
@@ -13,7 +13,7 @@ from .verify import TOLERANCE, Agreement, check_inputs, compare_with_pytorch, ve
 
 __all__ = [
     'Agreement', 'CompiledSparseBackbone', 'DeploymentError', 'ExportableBackbone',
-    'MAX_COMPILED_VARIANTS', 'OnnxBackbone', 'TOLERANCE', 'check_inputs', 'compare_with_pytorch',
-    'compile_backbone', 'export_onnx', 'input_normalization', 'load_sparse_backbone', 'model_neck',
-    'require_packages', 'verify_file'
+    'MAX_COMPILED_VARIANTS', 'MissingDeployPackageError', 'OnnxBackbone', 'TOLERANCE',
+    'check_inputs', 'compare_with_pytorch', 'compile_backbone', 'export_onnx',
+    'input_normalization', 'load_sparse_backbone', 'model_neck', 'require_packages', 'verify_file'
 ]

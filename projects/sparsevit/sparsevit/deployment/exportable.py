@@ -24,12 +24,9 @@ class ExportableBackbone(nn.Module):
         self.output_names: list[str] = []
 
     def forward(self, images: Tensor) -> tuple[Tensor, ...]:
-        self.backbone.window_log = []
-        try:
+        with self.backbone.recording_windows() as forwards:
             features = self.backbone(images)
-            records = self.backbone.window_log[0]
-        finally:
-            self.backbone.window_log = None
+        records = forwards[0]
         if self.neck is None:
             self.output_names = [f'features{i}' for i in self.backbone.out_indices]
         else:

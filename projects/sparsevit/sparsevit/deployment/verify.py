@@ -1,16 +1,18 @@
 """Check an exported backbone against PyTorch, and time it against the dense export."""
+import logging
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Optional, Union
 
 import numpy as np
 import torch
+from mmengine.logging import print_log
 from torch import Tensor, nn
 
 from ..analysis.latency import measure_interleaved
-from ..demo.synthetic_coco import demo_image
 from ..models.backbones import SparseSwinTransformer
+from ..synthetic_images import demo_image
 from ..utils.progress import ProgressLine
 from .errors import DeploymentError
 from .exportable import ExportableBackbone
@@ -92,10 +94,12 @@ def time_against_dense(backbone: SparseSwinTransformer, runtime: OnnxBackbone,
 
 def verify_file(backbone: SparseSwinTransformer, path: Path, mean: Tensor, std: Tensor,
                 threads: Optional[int] = None, warmup: int = 3, runs: int = 20,
-                tolerance: float = TOLERANCE, neck: Optional[nn.Module] = None) -> dict:
+                tolerance: float = TOLERANCE, neck: Optional[nn.Module] = None,
+                logger: Union[logging.Logger, str, None] = 'current') -> dict:
     """Compare ``path`` with ``backbone`` (its configuration; followed by ``neck`` if given)
-    on random and real-looking input, then time it against the dense export; prints each
-    step.
+    on random and real-looking input, then time it against the dense export; reports each
+    step to ``logger`` as mmengine's ``print_log`` takes it (``'current'``: the current
+    ``MMLogger``; None: printed).
 
     Raises:
         DeploymentError: ``path`` was exported for another configuration, shape, parts or
@@ -109,9 +113,10 @@ def verify_file(backbone: SparseSwinTransformer, path: Path, mean: Tensor, std: 
                   for name, images in check_inputs(runtime.input_shape, mean, std).items()]
     for agreement in agreements:
         verdict = 'ok' if agreement.passed(tolerance) else 'FAILED'
-        print(f'{agreement.input:>13} input: max abs diff {agreement.max_abs_diff:.2e} '
-              f'(tolerance {tolerance:.0e}), kept windows '
-              f'{"identical" if agreement.kept_identical else "DIFFERENT"}: {verdict}', flush=True)
+        print_log(f'{agreement.input:>13} input: max abs diff {agreement.max_abs_diff:.2e} '
+                  f'(tolerance {tolerance:.0e}), kept windows '
+                  f'{"identical" if agreement.kept_identical else "DIFFERENT"}: {verdict}',
+                  logger)
     failed = [a.input for a in agreements if not a.passed(tolerance)]
     if failed:
         raise DeploymentError(f'{path}: ONNX Runtime disagrees with PyTorch on '
@@ -120,11 +125,12 @@ def verify_file(backbone: SparseSwinTransformer, path: Path, mean: Tensor, std: 
     timings = time_against_dense(backbone, runtime, threads, warmup, runs,
                                  lambda done, total: line.update(f'timing round {done}/{total}'),
                                  neck)
-    line.close(f'timed {warmup + runs} rounds round-robin (statistic: mean of the middle half)')
+    line.close()
     ratio = timings['sparse'].mean_ms / timings['dense'].mean_ms
-    print(f'ONNX Runtime, input {runtime.input_shape}: dense {timings["dense"].mean_ms:.1f} ms, '
-          f'sparse {timings["sparse"].mean_ms:.1f} ms, ratio {ratio:.3f} '
-          f'({1 / ratio:.2f}x faster)', flush=True)
+    print_log(f'ONNX Runtime, input {runtime.input_shape}: dense '
+              f'{timings["dense"].mean_ms:.1f} ms, sparse {timings["sparse"].mean_ms:.1f} ms, '
+              f'ratio {ratio:.3f} ({1 / ratio:.2f}x faster; {warmup + runs} rounds round-robin, '
+              f'mean of the middle half)', logger)
     import onnxruntime
     protocol = dict(runtime=f'onnxruntime {onnxruntime.__version__}, CPUExecutionProvider',
                     threads=threads or 'default', warmup=warmup, runs=runs, torch=torch.__version__,

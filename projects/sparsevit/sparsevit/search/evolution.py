@@ -72,6 +72,48 @@ class SearchResult:
     proposals: int = 0
 
 
+class Assessor:
+    """Assesses proposed points under a latency band: measures each point once (cached by
+    content), evaluates it only when its latency lies inside ``[low, high]``, counts the
+    proposals against ``budget`` and reports each to ``on_candidate`` (new points) and
+    ``progress``."""
+
+    def __init__(self, budget: int, latency_band: tuple[float, float],
+                 measure: Callable[[Point], float], evaluate: Callable[[Point], float],
+                 on_candidate: Callable[[Candidate], None] = lambda c: None,
+                 progress: Callable[[int, int, Optional[Candidate]], None] = lambda *a: None):
+        low, high = latency_band
+        if low > high:
+            raise ValueError(f'latency band is empty: min {low} ms > max {high} ms')
+        self.budget, self.band = budget, (low, high)
+        self.measure, self.evaluate = measure, evaluate
+        self.on_candidate, self.progress = on_candidate, progress
+        self.cache: dict[Point, Candidate] = {}
+        self.proposals = 0
+
+    @property
+    def exhausted(self) -> bool:
+        return self.proposals >= self.budget
+
+    def __call__(self, point: Point) -> Candidate:
+        self.proposals += 1
+        if point not in self.cache:
+            latency = float(self.measure(point))
+            low, high = self.band
+            metric = float(self.evaluate(point)) if low <= latency <= high else None
+            self.cache[point] = Candidate(point, latency, metric)
+            self.on_candidate(self.cache[point])
+        self.progress(self.proposals, self.budget, self.best())
+        return self.cache[point]
+
+    def best(self) -> Optional[Candidate]:
+        feasible = [c for c in self.cache.values() if c.feasible]
+        return min(feasible, key=ranking_key) if feasible else None
+
+    def result(self) -> SearchResult:
+        return SearchResult(self.best(), list(self.cache.values()), self.proposals)
+
+
 class EvolutionarySearch:
     """Latency-constrained evolution over a :class:`SearchSpace`.
 
@@ -88,35 +130,15 @@ class EvolutionarySearch:
                  evaluate: Callable[[Point], float],
                  on_candidate: Callable[[Candidate], None] = lambda c: None,
                  progress: Callable[[int, int, Optional[Candidate]], None] = lambda *a: None):
-        low, high = latency_band
-        if low > high:
-            raise ValueError(f'latency band is empty: min {low} ms > max {high} ms')
-        self.space, self.settings, self.band = space, settings, (low, high)
-        self.measure, self.evaluate = measure, evaluate
-        self.on_candidate, self.progress = on_candidate, progress
-        self.cache: dict[Point, Candidate] = {}
-        self.proposals = 0
-
-    def _assess(self, point: Point) -> Candidate:
-        self.proposals += 1
-        if point not in self.cache:
-            latency = float(self.measure(point))
-            low, high = self.band
-            metric = float(self.evaluate(point)) if low <= latency <= high else None
-            self.cache[point] = Candidate(point, latency, metric)
-            self.on_candidate(self.cache[point])
-        self.progress(self.proposals, self.settings.budget, self.best())
-        return self.cache[point]
-
-    def best(self) -> Optional[Candidate]:
-        feasible = [c for c in self.cache.values() if c.feasible]
-        return min(feasible, key=ranking_key) if feasible else None
+        self.space, self.settings = space, settings
+        self.assess = Assessor(settings.budget, latency_band, measure, evaluate, on_candidate,
+                               progress)
 
     def _fill(self, members: list[Candidate], size: int,
               propose: Callable[[], Point]) -> None:
         """Append feasible, new proposals to ``members`` until it has ``size`` or budget ends."""
-        while len(members) < size and self.proposals < self.settings.budget:
-            candidate = self._assess(propose())
+        while len(members) < size and not self.assess.exhausted:
+            candidate = self.assess(propose())
             if candidate.feasible and all(candidate.point != m.point for m in members):
                 members.append(candidate)
 
@@ -124,8 +146,8 @@ class EvolutionarySearch:
         s, rng = self.settings, random.Random(self.settings.seed)
         population: list[Candidate] = []
         self._fill(population, s.population, lambda: self.space.sample(rng))
-        while self.proposals < s.budget and population:
-            proposed_before = self.proposals
+        while not self.assess.exhausted and population:
+            proposed_before = self.assess.proposals
             parents = sorted(population, key=ranking_key)[:s.parents]
             mutations = (s.population - len(parents)) // 2
             next_population = list(parents)
@@ -139,20 +161,29 @@ class EvolutionarySearch:
                 self._fill(next_population, s.population, lambda: mutate(
                     self.space, parents[0].point, s.mutation_prob, rng))
             population = next_population
-            if self.proposals == proposed_before:
+            if self.assess.proposals == proposed_before:
                 break  # parents fill the whole population: nothing left to propose
-        return SearchResult(self.best(), list(self.cache.values()), self.proposals)
+        return self.assess.result()
 
 
-class RandomSearch(EvolutionarySearch):
+class RandomSearch:
     """The baseline of the evolution: uniformly random valid points under the same band,
-    budget of proposals, caching and seed."""
+    budget of proposals, caching and seed (the arguments of :class:`EvolutionarySearch`)."""
+
+    def __init__(self, space: SearchSpace, settings: EvolutionSettings,
+                 latency_band: tuple[float, float], measure: Callable[[Point], float],
+                 evaluate: Callable[[Point], float],
+                 on_candidate: Callable[[Candidate], None] = lambda c: None,
+                 progress: Callable[[int, int, Optional[Candidate]], None] = lambda *a: None):
+        self.space, self.settings = space, settings
+        self.assess = Assessor(settings.budget, latency_band, measure, evaluate, on_candidate,
+                               progress)
 
     def run(self) -> SearchResult:
         rng = random.Random(self.settings.seed)
-        while self.proposals < self.settings.budget:
-            self._assess(self.space.sample(rng))
-        return SearchResult(self.best(), list(self.cache.values()), self.proposals)
+        while not self.assess.exhausted:
+            self.assess(self.space.sample(rng))
+        return self.assess.result()
 
 
 def best_so_far(candidates: Sequence[Candidate]) -> list[float]:

@@ -1,6 +1,7 @@
 """What a finished search leaves in its work dir: best.json, pareto.json, search.png and a
 config that fine-tunes the best configuration; each file written atomically."""
 import os.path as osp
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Optional
@@ -9,7 +10,6 @@ from mmengine.config import Config
 
 from ..fileio import atomic_write_text, dump_json
 from ..search_space import SearchSpace
-from ..sparsity import normalize_sparsity, sparsity_to_genes
 from .evolution import Candidate, SearchResult, pareto_front
 from .plot import plot_search
 
@@ -28,34 +28,53 @@ def finetune_config_text(base: str, checkpoint: str, backbone_key: str, sparsity
     return '\n'.join(lines) + '\n'
 
 
-def write_outputs(result: SearchResult, space: SearchSpace, work_dir: Path, band, metric_key: str,
-                  latency_protocol: dict, checkpoint: str, config_path: str, cfg: Config,
-                  finetune_base: Optional[str]) -> dict[str, Path]:
-    """best.json, pareto.json, a fine-tune config, and search.png; each written atomically."""
-    best = result.best
-    sparsity = space.to_sparsity(best.point)
-    front = pareto_front(result.candidates)
+@dataclass(frozen=True)
+class SearchContext:
+    """What a search ran on and under, as its outputs record it.
 
-    def describe(c: Candidate) -> dict:
-        config = space.to_sparsity(c.point)
-        return dict(sparsity=config,
-                    genes=sparsity_to_genes(normalize_sparsity(config, space.depths), space.depths,
-                                            space.grouping),
-                    latency_ms=c.latency_ms, metric=c.metric)
+    Args:
+        config: path of the task config (names the fine-tune config).
+        cfg: that config, loaded.
+        checkpoint: the searched model's weights.
+        metric_key: the metric maximized.
+        band: ``(min, max)`` backbone latency in ms.
+        latency_protocol: how latency was measured (``LatencyProtocol.to_dict()``).
+        finetune_base: base of the fine-tune config (default: ``config`` without its
+            SparsityAdaptationHook).
+    """
+    config: str
+    cfg: Config
+    checkpoint: str
+    metric_key: str
+    band: tuple[float, float]
+    latency_protocol: dict
+    finetune_base: Optional[str] = None
+
+
+def write_outputs(result: SearchResult, space: SearchSpace, work_dir: Path,
+                  context: SearchContext) -> dict[str, Path]:
+    """best.json, pareto.json, a fine-tune config, and search.png; each written atomically."""
+    best, front, c = result.best, pareto_front(result.candidates), context
+    gene_names = [gene.name for gene in space.genes]
+
+    def describe(candidate: Candidate) -> dict:
+        return dict(sparsity=space.to_sparsity(candidate.point),
+                    genes=dict(zip(gene_names, candidate.point)),
+                    latency_ms=candidate.latency_ms, metric=candidate.metric)
 
     files = {name: work_dir / name for name in ('best.json', 'pareto.json', 'search.png')}
-    dump_json(dict(**describe(best), metric_key=metric_key, latency_band_ms=list(band),
-                   latency_protocol=latency_protocol, candidates=len(result.candidates),
-                   evaluated=sum(c.feasible for c in result.candidates),
-                   proposals=result.proposals, checkpoint=checkpoint, config=config_path),
+    dump_json(dict(**describe(best), metric_key=c.metric_key, latency_band_ms=list(c.band),
+                   latency_protocol=c.latency_protocol, candidates=len(result.candidates),
+                   evaluated=sum(cand.feasible for cand in result.candidates),
+                   proposals=result.proposals, checkpoint=c.checkpoint, config=c.config),
               files['best.json'])
-    dump_json([describe(c) for c in front], files['pareto.json'])
-    plot_search(result.candidates, front, best, band, metric_key, files['search.png'])
-    backbone_key = 'img_backbone' if 'img_backbone' in cfg.model else 'backbone'
-    note = (f'searched by tools/search.py on {datetime.now():%Y-%m-%d}: {metric_key} '
+    dump_json([describe(cand) for cand in front], files['pareto.json'])
+    plot_search(result.candidates, front, best, c.band, c.metric_key, files['search.png'])
+    backbone_key = 'img_backbone' if 'img_backbone' in c.cfg.model else 'backbone'
+    note = (f'searched by tools/search.py on {datetime.now():%Y-%m-%d}: {c.metric_key} '
             f'{best.metric:.4g} at {best.latency_ms:.2f} ms backbone latency')
-    files['config'] = work_dir / f'finetune_{Path(config_path).stem}.py'
+    files['config'] = work_dir / f'finetune_{Path(c.config).stem}.py'
     atomic_write_text(files['config'], finetune_config_text(
-        finetune_base or config_path, checkpoint, backbone_key, sparsity,
-        None if finetune_base else cfg, note))
+        c.finetune_base or c.config, c.checkpoint, backbone_key, space.to_sparsity(best.point),
+        None if c.finetune_base else c.cfg, note))
     return files

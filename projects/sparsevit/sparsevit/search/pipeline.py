@@ -17,7 +17,7 @@ from mmengine.logging import MMLogger
 from ..search_space import DEFAULT_CHOICES, SearchSpace
 from ..sparsity import StageSparsity
 from .evolution import Candidate, EvolutionSettings, SearchResult
-from .outputs import write_outputs
+from .outputs import SearchContext, write_outputs
 from .resumable_search import run_search
 from .search_log import SearchLog
 from .task_evaluator import TaskEvaluator
@@ -142,9 +142,9 @@ def search_sparsity(task: TaskEvaluator, request: SearchRequest,
     if not main:
         return outcome
     outcome.best = space.to_sparsity(result.best.point)
-    outcome.files = write_outputs(result, space, work_dir, band, task.metric_key,
-                                  task.protocol.to_dict(), task.checkpoint, request.config,
-                                  task.cfg, request.finetune_base)
+    outcome.files = write_outputs(result, space, work_dir, SearchContext(
+        request.config, task.cfg, task.checkpoint, task.metric_key, band, task.protocol.to_dict(),
+        request.finetune_base))
     logger.info(f'best: {outcome.best}  {task.metric_key} {result.best.metric:.4f}  latency '
                 f'{result.best.latency_ms:.2f} ms ({task.protocol.describe()}); outputs: '
                 + ', '.join(str(path) for path in outcome.files.values()))

@@ -6,7 +6,6 @@ searched with their own metric (bbox mAP, mIoU, NDS). Under ``torchrun`` the
 validation set is split across ranks; latency is measured on rank 0 and
 broadcast, so every rank takes the same decisions.
 """
-import copy
 from typing import Optional, Sequence
 
 import torch
@@ -14,7 +13,7 @@ from mmengine.config import Config
 from mmengine.dist import broadcast_object_list, get_rank
 from mmengine.runner import Runner, load_checkpoint
 
-from ..analysis.latency import DTYPES, LatencyProtocol, measure_interleaved
+from ..analysis.latency import BackboneTimer, LatencyProtocol
 from ..model_sparsity import get_search_space, set_sparsity, sparse_backbones
 from ..search_space import SearchSpace
 
@@ -45,7 +44,7 @@ class TaskEvaluator:
     """
 
     def __init__(self, cfg: Config, checkpoint: str, metric_key: str,
-                 val_size: Optional[int] = None, protocol: LatencyProtocol = LatencyProtocol(),
+                 val_size: Optional[int] = None, protocol: Optional[LatencyProtocol] = None,
                  require_saa: bool = True, dense_reference_ms: Optional[float] = None):
         cfg = cfg.copy()
         cfg.load_from = None
@@ -68,8 +67,9 @@ class TaskEvaluator:
         self.dataloader = self.runner.build_dataloader(cfg.val_dataloader)
         self.evaluator = self.runner.build_evaluator(cfg.val_evaluator)
         self.evaluator.dataset_meta = self.dataloader.dataset.metainfo
-        self.protocol, self.dense_reference_ms = protocol, dense_reference_ms
-        self._backbone = None
+        self.protocol = protocol or LatencyProtocol()  # its device resolved now, not at import
+        self.dense_reference_ms = dense_reference_ms
+        self._timer: Optional[BackboneTimer] = None
 
     def search_space(self, choices: Sequence[float], grouping: str) -> SearchSpace:
         return get_search_space(self.model, choices, grouping)
@@ -96,14 +96,10 @@ class TaskEvaluator:
                            f'{sorted(metrics)}')
         return float(metrics[self.metric_key])
 
-    def _latency_backbone(self) -> torch.nn.Module:
-        if self._backbone is None:  # a copy on the latency device, in its dtype
-            backbone = copy.deepcopy(sparse_backbones(self.model)[0])
-            p = self.protocol
-            self._backbone = backbone.to(device=p.device, dtype=DTYPES[p.dtype]).eval()
-            self._images = torch.randn(p.batch, self._backbone.in_channels, p.height, p.width,
-                                       device=p.device, dtype=DTYPES[p.dtype])
-        return self._backbone
+    def _latency_timer(self) -> BackboneTimer:
+        if self._timer is None:  # a copy of the backbone on the latency device, in its dtype
+            self._timer = BackboneTimer(sparse_backbones(self.model)[0], self.protocol)
+        return self._timer
 
     def latencies(self, configs: dict, warmup: Optional[int] = None,
                   runs: Optional[int] = None) -> dict[str, float]:
@@ -114,17 +110,7 @@ class TaskEvaluator:
         """
         values = [None]
         if get_rank() == 0:
-            backbone, p = self._latency_backbone(), self.protocol
-
-            def call(sparsity):
-                def run():
-                    backbone.sparsity = sparsity
-                    return backbone(self._images)
-                return run
-
-            results = measure_interleaved({name: call(c) for name, c in configs.items()},
-                                          torch.device(p.device), p.warmup if warmup is None
-                                          else warmup, p.runs if runs is None else runs)
+            results = self._latency_timer().time(configs, warmup=warmup, runs=runs)
             values[0] = {name: r.mean_ms for name, r in results.items()}
         broadcast_object_list(values, src=0)
         return values[0]

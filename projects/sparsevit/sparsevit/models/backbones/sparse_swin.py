@@ -1,5 +1,6 @@
 """The sparse Swin Transformer backbone (window activation pruning)."""
-from typing import Optional
+from contextlib import contextmanager
+from typing import Iterator, Optional
 
 from mmdet.models.backbones.swin import SwinTransformer
 from mmengine.logging import MMLogger
@@ -46,8 +47,7 @@ class SparseSwinTransformer(SwinTransformer):
         self.in_channels = self.patch_embed.projection.in_channels
         self.depths = tuple(len(stage.blocks) for stage in self.stages)
         self.sparsity = sparsity
-        # set to a list to record, per forward and stage, the windows each block kept
-        self.window_log: Optional[list] = None
+        self._window_records: Optional[list] = None  # a list only inside recording_windows()
 
     @property
     def sparsity(self) -> list[StageSparsity]:
@@ -62,6 +62,25 @@ class SparseSwinTransformer(SwinTransformer):
     def block_ratios(self) -> BlockRatios:
         """The active configuration as one ratio per block, per stage."""
         return self._block_ratios
+
+    @contextmanager
+    def recording_windows(self) -> Iterator[list]:
+        """Record the windows each block keeps, in every forward inside the ``with`` block::
+
+            with backbone.recording_windows() as forwards:
+                backbone(images)
+            stages = forwards[0]
+
+        Yields a list to which each forward appends its records: per stage, per block, a
+        dict of ``shifted``, ``ratio``, the window grid ``rows`` x ``cols`` and ``kept``
+        (``(B, k)`` window indices on the CPU, None when the block kept every window).
+        Outside the block the forward records nothing.
+        """
+        outer, self._window_records = self._window_records, []
+        try:
+            yield self._window_records
+        finally:
+            self._window_records = outer
 
     def train(self, mode: bool = True) -> 'SparseSwinTransformer':
         """Set training mode, keeping frozen stages in eval mode; returns ``self``."""
@@ -106,7 +125,7 @@ class SparseSwinTransformer(SwinTransformer):
             x = x + self.absolute_pos_embed
         x = self.drop_after_pos(x)
 
-        outs, records = [], None if self.window_log is None else []
+        outs, records = [], None if self._window_records is None else []
         for i, (stage, ratios) in enumerate(zip(self.stages, block_ratios)):
             record = None if records is None else []
             scored = stage0_scored if i == 0 else None
@@ -121,5 +140,5 @@ class SparseSwinTransformer(SwinTransformer):
                 out = out.view(-1, *out_hw_shape, self.num_features[i]).permute(0, 3, 1, 2)
                 outs.append(out.contiguous())
         if records is not None:
-            self.window_log.append(records)
+            self._window_records.append(records)
         return outs

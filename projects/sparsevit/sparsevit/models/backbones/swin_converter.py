@@ -39,12 +39,11 @@ _SWIN_V2_MARKERS = ('cpb_mlp', 'logit_scale', 'q_bias')
 
 # Offsets (row, column) inside each 2 x 2 neighbourhood of the four channel groups that a
 # patch merging concatenates before its norm and reduction, in the order of its input
-# channels. The original release concatenates x[0::2, 0::2], x[1::2, 0::2], x[0::2, 1::2],
-# x[1::2, 1::2]; timm >= 0.9 reshapes to (H/2, 2, W/2, 2, C) and permutes the column offset
-# before the row offset, which yields the same groups in the same order. Both lay the input
-# out group-major (group * C + channel), whereas nn.Unfold (mmdet) is channel-major with the
-# offsets in row-major order (channel * 4 + row * 2 + column).
-ORIGINAL_MERGE_OFFSETS = ((0, 0), (1, 0), (0, 1), (1, 1))
+# channels. timm >= 0.9 reshapes to (H/2, 2, W/2, 2, C) and permutes the column offset
+# before the row offset: x[0::2, 0::2], x[1::2, 0::2], x[0::2, 1::2], x[1::2, 1::2], the
+# groups and order of the original release (whose checkpoints mmdet's own converter
+# reorders). It lays the input out group-major (group * C + channel), whereas nn.Unfold
+# (mmdet) is channel-major with the offsets in row-major order (channel * 4 + row * 2 + column).
 TIMM_MERGE_OFFSETS = ((0, 0), (1, 0), (0, 1), (1, 1))
 _UNFOLD_OFFSETS = ((0, 0), (0, 1), (1, 0), (1, 1))
 

@@ -32,7 +32,6 @@ class WindowGeometry(NamedTuple):
         shifted_index: ``(nW, N)`` position, in the regular layout of one image
             (``w * N + t``), of every token of every shifted window.
         shift_mask: ``(nW, N, N)`` additive attention mask of the shifted windows.
-        shift_mask_windows: ``(nW,)`` True where a shifted window's mask is not all zero.
         valid: ``(nW, N)`` True for real (not padding) tokens, regular layout;
             None when the map needs no padding.
         shifted_valid: the same for the shifted partition, or None.
@@ -48,7 +47,6 @@ class WindowGeometry(NamedTuple):
     regular_index: Tensor
     shifted_index: Tensor
     shift_mask: Tensor
-    shift_mask_windows: Tensor
     valid: Optional[Tensor]
     shifted_valid: Optional[Tensor]
 
@@ -87,8 +85,7 @@ def _build(height: int, width: int, window: int, shift: int,
     valid = _partition(valid_map, window) if padded else None
     shifted_valid = _partition(rolled(valid_map), window) if padded else None
     return WindowGeometry(height, width, window, shift, rows, cols, rows * cols, padded,
-                          regular_index, shifted_index, shift_mask, different.flatten(1).any(1),
-                          valid, shifted_valid)
+                          regular_index, shifted_index, shift_mask, valid, shifted_valid)
 
 
 _cached_build = lru_cache(maxsize=64)(_build)
