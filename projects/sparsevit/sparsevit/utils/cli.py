@@ -16,7 +16,7 @@ from ..sparsity import SparsityError
 DEBUG_ENV = 'SPARSEVIT_DEBUG'
 
 
-class UsageError(Exception):
+class UsageError(ValueError):
     """Bad command-line input that a tool finds itself, beyond what argparse checks."""
 
 
