@@ -9,6 +9,7 @@ adds a random search with the evolution's budget and plots both.
 import argparse
 
 from sparsevit.demo.pipeline import DemoPlan, run_demo
+from sparsevit.utils.cli import add_debug_arg, run_tool
 
 
 def main(argv=None) -> dict:
@@ -18,10 +19,11 @@ def main(argv=None) -> dict:
     parser.add_argument('--quick', action='store_true', help='tiny sizes (smoke test)')
     parser.add_argument('--ablations', action='store_true',
                         help='also run a random search with the same budget and compare')
+    add_debug_arg(parser)
     args = parser.parse_args(argv)
     plan = DemoPlan(work_dir=args.work_dir, data_root=args.data_root, ablations=args.ablations)
     return run_demo(plan.quick() if args.quick else plan)
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

@@ -16,19 +16,32 @@ from pathlib import Path
 
 import sparsevit  # noqa: F401  registers the plugin, allows loading mmengine checkpoints
 from sparsevit.analysis import LatencyProtocol
+from sparsevit.datasets import check_dataset_files
 from sparsevit.fileio import undo_new_entries_on_error
 from sparsevit.search import (EvolutionSettings, NoFeasibleConfiguration, SearchRequest,
                               TaskEvaluator, search_sparsity)
+from sparsevit.search.errors import (LatencyBandError, MetricNotFound, NotSAACheckpoint,
+                                     SearchInputError, SearchLogMismatch)
 from sparsevit.search.pipeline import LOG_NAME
 from sparsevit.search_space import DEFAULT_CHOICES
 from sparsevit.utils import (add_runner_args, load_config, parse_runner_args, run_tool,
                              setup_cpu_distributed)
+from sparsevit.utils.cli import UsageError
 
 # metric the search maximizes, by evaluator type, when --metric is not given
 DEFAULT_METRICS = {
     'CocoMetric': 'coco/bbox_mAP',
     'IoUMetric': 'mIoU',
     'NuScenesMetric': 'NuScenes metric/pred_instances_3d_NuScenes/NDS',
+}
+
+# what to do about a refused search, in this tool's options (added to the library's message)
+HINTS = {
+    LatencyBandError: 'set it with --latency-min and --latency-max',
+    NotSAACheckpoint: 'or pass --allow-non-saa to search it anyway',
+    MetricNotFound: 'choose one with --metric',
+    SearchLogMismatch: '--work-dir sets the directory',
+    NoFeasibleConfiguration: '--latency-min and --latency-max set the band, --budget the budget',
 }
 
 
@@ -81,7 +94,7 @@ def metric_key(args: argparse.Namespace, cfg) -> str:
     evaluator = cfg.val_evaluator
     kind = (evaluator[0] if isinstance(evaluator, (list, tuple)) else evaluator).get('type')
     if kind not in DEFAULT_METRICS:
-        raise SystemExit(f'no default metric for evaluator {kind}; pass --metric KEY')
+        raise UsageError(f'no default metric for evaluator {kind}; pass --metric KEY')
     return DEFAULT_METRICS[kind]
 
 
@@ -108,12 +121,10 @@ def main(argv=None) -> dict:
                                    log.stat().st_size != size):
         task = TaskEvaluator(cfg, args.checkpoint, metric_key(args, cfg), args.val_size,
                              protocol, require_saa=not args.allow_non_saa)
-        try:
-            outcome = search_sparsity(task, request, work_dir)
-        except NoFeasibleConfiguration as err:
-            raise SystemExit(str(err)) from err
+        check_dataset_files(task.dataloader.dataset)
+        outcome = search_sparsity(task, request, work_dir)
     return {name: str(path) for name, path in outcome.files.items()}
 
 
 if __name__ == '__main__':
-    run_tool(main)
+    run_tool(main, (SearchInputError, ), HINTS)

@@ -12,6 +12,7 @@ with the nuScenes result JSON.
 """
 import argparse
 import json
+import os.path as osp
 
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
@@ -19,6 +20,7 @@ from mmengine.runner import Runner
 import sparsevit  # noqa: F401  registers the plugin, allows loading mmengine checkpoints
 from sparsevit.utils import (add_runner_args, load_config, parse_runner_args, run_tool,
                              setup_cpu_distributed)
+from sparsevit.utils.cli import UsageError, check_data_files_first
 from sparsevit.utils.prediction_outputs import (dump_predictions, show_predictions,
                                                 use_test_time_augmentation)
 
@@ -46,7 +48,7 @@ def apply_sparsity(cfg, sparsity) -> None:
     """Test with ``sparsity``: in the backbone config and in any SAA hook."""
     backbone = cfg.model.get('img_backbone', cfg.model.get('backbone'))
     if backbone is None or backbone.get('type') != 'SparseSwinTransformer':
-        raise ValueError('--sparsity needs a model with a SparseSwinTransformer backbone, '
+        raise UsageError('--sparsity needs a model with a SparseSwinTransformer backbone, '
                          f'found {backbone}')
     backbone.sparsity = sparsity
     for hook in cfg.get('custom_hooks', []):
@@ -54,19 +56,31 @@ def apply_sparsity(cfg, sparsity) -> None:
             hook.eval_sparsity = sparsity
 
 
+def apply_output_options(cfg, args: argparse.Namespace):
+    """``--show``, ``--show-dir``, ``--tta`` and ``--out``: the metric that dumps the
+    predictions, if any; :class:`UsageError` for an option the config cannot serve."""
+    try:
+        if args.show or args.show_dir:
+            show_predictions(cfg, args.show, args.show_dir, args.wait_time)
+        if args.tta:
+            use_test_time_augmentation(cfg)
+        return dump_predictions(cfg, args.out) if args.out else None
+    except ValueError as err:  # what these raise: an option the config has nothing for
+        raise UsageError(str(err)) from err
+
+
 def main(argv=None) -> dict:
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options, args.work_dir)
+    if '://' not in args.checkpoint and not osp.isfile(args.checkpoint):
+        raise FileNotFoundError(f'checkpoint {args.checkpoint} does not exist')
     cfg.launcher = args.launcher
     setup_cpu_distributed(cfg)
+    check_data_files_first(cfg)
     cfg.load_from = args.checkpoint
     if args.sparsity is not None:
         apply_sparsity(cfg, args.sparsity)
-    if args.show or args.show_dir:
-        show_predictions(cfg, args.show, args.show_dir, args.wait_time)
-    if args.tta:
-        use_test_time_augmentation(cfg)
-    dump = dump_predictions(cfg, args.out) if args.out else None
+    dump = apply_output_options(cfg, args)
     runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
     if dump is not None:
         runner.test_evaluator.metrics.append(dump)

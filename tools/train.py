@@ -11,6 +11,7 @@ from mmengine.runner import Runner
 import sparsevit  # noqa: F401  registers the plugin, allows loading mmengine checkpoints
 from sparsevit.utils import (add_runner_args, load_config, parse_runner_args, run_tool,
                              setup_cpu_distributed)
+from sparsevit.utils.cli import UsageError, check_data_files_first
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -33,12 +34,14 @@ def build_runner(args: argparse.Namespace) -> Runner:
     cfg = load_config(args.config, args.cfg_options, args.work_dir)
     cfg.launcher = args.launcher
     setup_cpu_distributed(cfg)
+    check_data_files_first(cfg)
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.loss_scale = 'dynamic'
     if args.auto_scale_lr:
         if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
-            raise SystemExit(f'{args.config} has no auto_scale_lr.base_batch_size to scale from')
+            raise UsageError(f'--auto-scale-lr: {args.config} has no auto_scale_lr.base_batch_size '
+                             'to scale from')
         cfg.auto_scale_lr.enable = True
     if args.resume == 'auto':
         cfg.resume, cfg.load_from = True, None

@@ -3,6 +3,7 @@ import json
 
 import pytest
 
+from sparsevit.search.errors import LatencyBandError, SearchLogMismatch
 from sparsevit.search.resumable_search import check_band, run_search
 from sparsevit.search.search_log import SearchLog
 
@@ -11,10 +12,10 @@ from .fakes import SETTINGS, SPACE, FakeTask, settings_dict
 
 def test_band_outside_what_the_model_can_reach_is_refused_before_searching():
     task = FakeTask()
-    with pytest.raises(ValueError, match=r'no configuration can meet the latency band \[10.0, '
-                       r'20.0\] ms: the sparsest \(all 0.8\) measured 36.00 ms'):
+    with pytest.raises(LatencyBandError, match=r'no configuration can meet the latency band '
+                       r'\[10.0, 20.0\] ms: the sparsest \(all 0.8\) measured 36.00 ms'):
         check_band(SPACE, (10.0, 20.0), lambda p: task.latency(SPACE.to_sparsity(p)))
-    with pytest.raises(ValueError, match='above --latency-max'):
+    with pytest.raises(LatencyBandError, match=r'the latency band \[80.0, 70.0\] ms is empty'):
         check_band(SPACE, (80.0, 70.0), lambda p: 0.0)
 
 
@@ -45,7 +46,8 @@ def test_search_logs_every_candidate_and_resumes_a_killed_run(tmp_path):
 def test_a_log_of_other_settings_is_refused(tmp_path):
     path = tmp_path / 'log.jsonl'
     run_search(FakeTask(), SPACE, SETTINGS, (55.0, 75.0), SearchLog(path, settings_dict()))
-    with pytest.raises(ValueError, match=r'other settings \(differing: band\)'):
+    with pytest.raises(SearchLogMismatch, match=r'other settings \(differing: band\): search in '
+                       r'another directory, or delete it to start over'):
         SearchLog(path, dict(settings_dict(), band=[50.0, 75.0]))
 
 

@@ -7,6 +7,7 @@ from sparsevit import SparsityError
 from sparsevit.deployment import compile_backbone
 from sparsevit.deployment.compiled import MIN_TORCH
 from sparsevit.environment import version_tuple
+from sparsevit.utils.cli import UsageError
 
 from ..helpers import load_tool
 
@@ -49,7 +50,7 @@ def test_config_source_and_bad_input(tool, tmp_path):
         tool.main(['--size', '32', '32', '--runs', '1', '--sparsity', 'x=[1.5, 0, 0, 0]'])
     cfg = tmp_path / 'cfg.py'
     cfg.write_text("model = dict(backbone=dict(type='ResNet', depth=50))\n")
-    with pytest.raises(SystemExit, match='has no Swin backbone'):
+    with pytest.raises(UsageError, match='has no Swin backbone'):
         tool.main(['--config', str(cfg), '--runs', '1'])
 
 
@@ -75,7 +76,7 @@ def test_compiled_figures_beside_eager(tool, monkeypatch, capsys):
 
 def test_compile_refuses_more_configurations_than_it_keeps(tool):
     specs = [arg for r in range(9) for arg in ('--sparsity', f'uniform-0.{r}')]
-    with pytest.raises(SystemExit, match='--compile times at most 8 configurations'):
+    with pytest.raises(UsageError, match='--compile times at most 8 configurations'):
         tool.main(['--size', '32', '32', '--runs', '1', '--compile', *specs])
     with pytest.raises(SystemExit):
         tool.main(['--whole-model', 'cfg.py', '--compile'])

@@ -12,6 +12,8 @@ import torch
 
 from sparsevit import CheckpointError
 from sparsevit.demo.synthetic_coco import generate_coco
+from sparsevit.search.errors import (CheckpointMismatch, LatencyBandError, MetricNotFound,
+                                     NotSAACheckpoint)
 
 from ..e2e.helpers import mask_rcnn_demo_config
 from ..helpers import REPO, free_port
@@ -144,11 +146,11 @@ def test_bad_input(saa, tmp_path):
     search = tool('search')
     with pytest.raises(SystemExit):  # argparse: min above max
         search.main([str(config), str(checkpoint), '--latency-min', '9', '--latency-max', '1'])
-    with pytest.raises(ValueError, match='no configuration can meet the latency band'):
+    with pytest.raises(LatencyBandError, match='no configuration can meet the latency band'):
         search.main([str(config), str(checkpoint), '--latency-min', '0', '--latency-max',
                      '0.0001', *FAST, '--work-dir', str(tmp_path / 'band')])
     assert not (tmp_path / 'band').exists()  # refused before it started: nothing left behind
-    with pytest.raises(KeyError, match="no metric 'coco/nope'"):
+    with pytest.raises(MetricNotFound, match="no metric 'coco/nope'"):
         search.main([str(config), str(checkpoint), *WIDE, *FAST, '--metric', 'coco/nope',
                      '--work-dir', str(tmp_path / 'metric')])
     assert not (tmp_path / 'metric').exists()
@@ -157,15 +159,15 @@ def test_bad_input(saa, tmp_path):
     torch.save(dense, tmp_path / 'dense.pth')
     (tmp_path / 'dense').mkdir()
     (tmp_path / 'dense' / 'notes.txt').write_text('mine')
-    with pytest.raises(ValueError, match='not trained with sparsity-aware adaptation'):
+    with pytest.raises(NotSAACheckpoint, match='not trained with sparsity-aware adaptation'):
         search.main([str(config), str(tmp_path / 'dense.pth'), *WIDE, *FAST,
                      '--work-dir', str(tmp_path / 'dense')])
     assert [p.name for p in (tmp_path / 'dense').iterdir()] == ['notes.txt']  # as it was
     state = torch.load(checkpoint)
     state['state_dict'].pop('neck.fpn_convs.0.conv.weight')
     torch.save(state, tmp_path / 'other.pth')
-    with pytest.raises(ValueError, match=r'(?s)not a checkpoint of the model of this config.*'
-                       r'neck.fpn_convs.0.conv.weight'):
+    with pytest.raises(CheckpointMismatch, match=r'(?s)not a checkpoint of the model of this '
+                       r'config.*neck.fpn_convs.0.conv.weight'):
         search.main([str(config), str(tmp_path / 'other.pth'), *WIDE, *FAST,
                      '--work-dir', str(tmp_path / 'other')])
     truncated = tmp_path / 'truncated.pth'

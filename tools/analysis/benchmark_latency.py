@@ -35,6 +35,7 @@ from sparsevit.apis import dataset_batch, init_model
 from sparsevit.deployment import MAX_COMPILED_VARIANTS, DeploymentError, compile_backbone
 from sparsevit.presets import SWIN_ARCHS, resolve_sparsity
 from sparsevit.utils import ProgressLine, run_tool, write_report
+from sparsevit.utils.cli import UsageError, add_debug_arg
 
 DEFAULT_CONFIGS = ['dense', 'uniform-0.3', 'uniform-0.5', 'uniform-0.6', 'uniform-0.8',
                    'searched-0.6']
@@ -70,6 +71,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         f'(backbone only; at most {MAX_COMPILED_VARIANTS} configurations)')
     parser.add_argument('--out', help='write the results as JSON here')
     parser.add_argument('--seed', type=int, default=0)
+    add_debug_arg(parser)
     args = parser.parse_args(argv)
     if args.whole_model is not None and len(args.whole_model) > 2:
         parser.error('--whole-model takes CONFIG and an optional CHECKPOINT')
@@ -96,7 +98,7 @@ def backbone_kwargs(args: argparse.Namespace) -> dict:
     cfg = Config.fromfile(args.config).model
     backbone = cfg.get('img_backbone', cfg.get('backbone'))
     if backbone is None or 'Swin' not in str(backbone.get('type')):
-        raise SystemExit(f'{args.config}: model has no Swin backbone (found {backbone})')
+        raise UsageError(f'{args.config}: model has no Swin backbone (found {backbone})')
     return {k: v for k, v in backbone.to_dict().items()
             if k not in ('type', 'sparsity', 'init_cfg', 'pretrained', 'with_cp')}
 
@@ -187,7 +189,7 @@ def compiled_calls(backbone: SparseSwinTransformer, configs: dict, image: torch.
     """``'<name> compiled'`` calls of ``backbone`` under torch.compile, each configuration
     compiled once here (with a line of its compile time), before any timing."""
     if len(configs) > MAX_COMPILED_VARIANTS:
-        raise SystemExit(f'--compile times at most {MAX_COMPILED_VARIANTS} configurations '
+        raise UsageError(f'--compile times at most {MAX_COMPILED_VARIANTS} configurations '
                          f"(torch.compile's recompile limit), got {len(configs)}")
     compiled = compile_backbone(backbone)
 

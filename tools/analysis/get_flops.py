@@ -19,6 +19,7 @@ from sparsevit.analysis.model_complexity import model_flops, parameters
 from sparsevit.apis import dataset_batch, init_model
 from sparsevit.presets import resolve_sparsity
 from sparsevit.utils import run_tool, write_report
+from sparsevit.utils.cli import add_debug_arg
 
 DEFAULT_CONFIGS = ['dense', 'uniform-0.3', 'uniform-0.6', 'searched-0.6']
 
@@ -34,6 +35,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--sample-index', type=int, default=0,
                         help='sample of the test dataset to count on')
     parser.add_argument('--out', help='write the results as JSON here')
+    add_debug_arg(parser)
     return parser.parse_args(argv)
 
 

@@ -19,6 +19,7 @@ import sparsevit  # noqa: F401  registers the plugin
 from sparsevit import get_sparsity
 from sparsevit.apis import dataset_sample, init_model
 from sparsevit.utils import run_tool, task_of
+from sparsevit.utils.cli import add_debug_arg
 from sparsevit.visualization import visualize_windows
 
 
@@ -32,6 +33,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--sparsity', type=json.loads, help="default: the config's")
     parser.add_argument('--out', default='windows.png', help='PNG to write')
     parser.add_argument('--device', default='cpu')
+    add_debug_arg(parser)
     args = parser.parse_args(argv)
     for path in (args.config, args.checkpoint, args.image):
         if path is not None and not osp.isfile(path):

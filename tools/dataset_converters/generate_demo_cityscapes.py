@@ -16,6 +16,7 @@ from mmseg.datasets import CityscapesDataset
 
 from sparsevit.datasets import check_dataset_files
 from sparsevit.demo.synthetic_cityscapes import generate_cityscapes
+from sparsevit.utils.cli import add_debug_arg, run_tool
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -26,6 +27,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--size', type=int, nargs=2, default=(256, 512), metavar=('H', 'W'),
                         help='image height and width (default: 256 512)')
     parser.add_argument('--seed', type=int, default=0, help='random seed (default: 0)')
+    add_debug_arg(parser)
     return parser.parse_args(argv)
 
 
@@ -44,4 +46,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

@@ -12,6 +12,7 @@ import argparse
 
 from sparsevit.datasets import check_coco_files
 from sparsevit.demo.synthetic_coco import generate_coco
+from sparsevit.utils.cli import add_debug_arg, run_tool
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -22,6 +23,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--size', type=int, nargs=2, default=(256, 256), metavar=('H', 'W'),
                         help='image height and width (default: 256 256)')
     parser.add_argument('--seed', type=int, default=0, help='random seed (default: 0)')
+    add_debug_arg(parser)
     return parser.parse_args(argv)
 
 
@@ -39,4 +41,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

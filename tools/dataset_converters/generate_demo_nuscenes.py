@@ -13,6 +13,7 @@ Example::
 import argparse
 
 from sparsevit.demo.synthetic_nuscenes import generate_nuscenes, write_nuscenes_infos
+from sparsevit.utils.cli import add_debug_arg, run_tool
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -23,6 +24,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--size', type=int, nargs=2, default=(225, 400), metavar=('H', 'W'),
                         help='camera image height and width (default: 225 400)')
     parser.add_argument('--seed', type=int, default=0, help='random seed (default: 0)')
+    add_debug_arg(parser)
     return parser.parse_args(argv)
 
 
@@ -40,4 +42,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == '__main__':
-    main()
+    run_tool(main)

@@ -20,6 +20,7 @@ import argparse
 from sparsevit.deployment import (DeploymentError, export_onnx, input_normalization,
                                   load_sparse_backbone, model_neck, require_packages, verify_file)
 from sparsevit.deployment.onnx_export import DEFAULT_OPSET
+from sparsevit.presets import sparsity_argument
 from sparsevit.utils import add_onnx_check_args, run_tool, write_report
 
 
@@ -46,7 +47,8 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> dict:
     args = parse_args(argv)
     require_packages('onnx', *(['onnxruntime'] if args.verify else []))
-    model, backbone = load_sparse_backbone(args.config, args.checkpoint, args.sparsity)
+    model, backbone = load_sparse_backbone(args.config, args.checkpoint)
+    backbone.sparsity = sparsity_argument(args.sparsity, len(backbone.depths))
     neck = model_neck(model, args.config) if args.with_neck else None
     print(f'exporting the {"backbone and neck" if neck else "backbone"} of {args.config} at '
           f'sparsity {backbone.sparsity}, input ({args.batch}, {backbone.in_channels}, '

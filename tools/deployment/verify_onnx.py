@@ -15,6 +15,7 @@ import argparse
 
 from sparsevit.deployment import (DeploymentError, OnnxBackbone, input_normalization,
                                   load_sparse_backbone, model_neck, require_packages, verify_file)
+from sparsevit.presets import sparsity_argument
 from sparsevit.utils import add_onnx_check_args, run_tool, write_report
 
 
@@ -33,7 +34,8 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     require_packages('onnx', 'onnxruntime')
     with_neck = OnnxBackbone(args.onnx).parts == 'backbone+neck'
-    model, backbone = load_sparse_backbone(args.config, args.checkpoint, args.sparsity)
+    model, backbone = load_sparse_backbone(args.config, args.checkpoint)
+    backbone.sparsity = sparsity_argument(args.sparsity, len(backbone.depths))
     result = verify_file(backbone, args.onnx, *input_normalization(model), args.threads,
                          args.warmup, args.runs,
                          neck=model_neck(model, args.config) if with_neck else None,

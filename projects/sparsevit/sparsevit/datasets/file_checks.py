@@ -8,21 +8,27 @@ COCO_KEYS = ('images', 'annotations', 'categories')
 SHOWN_MISSING = 5
 
 
+class DataFilesError(ValueError):
+    """Data files that exist but do not fit the config: not COCO instance JSON, categories
+    other than the config's classes, or no samples at all."""
+
+
 def _load_coco(ann_file: Path) -> dict:
-    """The parsed annotation file, or a ValueError if it is not COCO instance JSON."""
+    """The parsed annotation file, or a :class:`DataFilesError` if it is not COCO instance
+    JSON."""
     try:
         with open(ann_file) as f:
             coco = json.load(f)
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise ValueError(f'{ann_file} is not a JSON file: {err}') from err
+        raise DataFilesError(f'{ann_file} is not a JSON file: {err}') from err
     missing = [key for key in COCO_KEYS if not isinstance(coco, dict) or key not in coco]
     if missing:
-        raise ValueError(f'{ann_file} is not a COCO instance annotation file: '
-                         f'no {", ".join(repr(k) for k in missing)} '
-                         f'(expected the keys {", ".join(COCO_KEYS)})')
+        raise DataFilesError(f'{ann_file} is not a COCO instance annotation file: '
+                             f'no {", ".join(repr(k) for k in missing)} '
+                             f'(expected the keys {", ".join(COCO_KEYS)})')
     if not all(isinstance(image, dict) and 'file_name' in image for image in coco['images']):
-        raise ValueError(f'{ann_file} is not a COCO instance annotation file: '
-                         "an entry of 'images' has no 'file_name'")
+        raise DataFilesError(f'{ann_file} is not a COCO instance annotation file: '
+                             "an entry of 'images' has no 'file_name'")
     return coco
 
 
@@ -60,7 +66,7 @@ def check_dataset_files(dataset) -> None:
 
     Raises:
         FileNotFoundError: images or label maps of the annotation file are missing.
-        ValueError: the dataset is empty, or (COCO-style datasets) class names of
+        DataFilesError: the dataset is empty, or (COCO-style datasets) class names of
             the config are not categories of the annotation file, which would
             otherwise silently shift the labels.
     """
@@ -71,10 +77,10 @@ def check_dataset_files(dataset) -> None:
         # a COCO-style dataset found fewer categories than classes: name the missing ones
         known = [cat['name'] for cat in _load_coco(Path(source))['categories']]
         unknown = [c for c in classes if c not in known]
-        raise ValueError(f'{name}: the annotation file {source} has no categories named '
-                         f'{unknown}; its categories are {known}')
+        raise DataFilesError(f'{name}: the annotation file {source} has no categories named '
+                             f'{unknown}; its categories are {known}')
     if len(dataset) == 0:
-        raise ValueError(f'{name}: no samples in {source} (after filtering)')
+        raise DataFilesError(f'{name}: no samples in {source} (after filtering)')
     where = {}  # path -> the sample and field that list it
     for i in range(len(dataset)):
         info = dataset.get_data_info(i)
@@ -101,7 +107,7 @@ def check_coco_files(ann_file: Union[str, Path], img_dir: Union[str, Path],
     Raises:
         FileNotFoundError: the annotation file or the image directory does not
             exist, or images that the annotation file lists are not on disk.
-        ValueError: the annotation file is not COCO instance JSON, or names in
+        DataFilesError: the annotation file is not COCO instance JSON, or names in
             ``classes`` are not among its categories.
     """
     ann_file, img_dir = Path(ann_file), Path(img_dir)
@@ -115,8 +121,8 @@ def check_coco_files(ann_file: Union[str, Path], img_dir: Union[str, Path],
     classes = (classes,) if isinstance(classes, str) else tuple(classes)
     unknown = [name for name in classes if name not in categories]
     if unknown:
-        raise ValueError(f'classes {unknown} are not among the categories of {ann_file}: '
-                         f'{categories}')
+        raise DataFilesError(f'classes {unknown} are not among the categories of {ann_file}: '
+                             f'{categories}')
     file_names = [image['file_name'] for image in coco['images']]
     missing = missing_files(img_dir / name for name in file_names)
     if missing:

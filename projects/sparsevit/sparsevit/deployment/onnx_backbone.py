@@ -62,11 +62,10 @@ class OnnxBackbone:
         if shape is not None and tuple(shape) != self.input_shape:
             raise DeploymentError(
                 f'{self.path} was exported for input {self.input_shape} (B, C, H, W), not '
-                f'{tuple(shape)}: export again with --batch {shape[0]} --shape {shape[-2]} '
-                f'{shape[-1]}')
+                f'{tuple(shape)}: export the backbone again for that input shape')
         if parts is not None and parts != self.parts:
             raise DeploymentError(f'{self.path} holds the {self.parts}, not the {parts}: '
-                                  f'export {"with" if "neck" in parts else "without"} --with-neck')
+                                  f'export the {parts} to its own file')
         if score_before_patch_norm is not None and \
                 score_before_patch_norm != self.score_before_patch_norm:
             raise DeploymentError(

@@ -7,23 +7,29 @@ from torch import Tensor, nn
 from ..apis import init_model
 from ..model_sparsity import sparse_backbones
 from ..models.backbones import SparseSwinTransformer
-from ..presets import sparsity_argument
+from ..sparsity import SparsityLike
 from .errors import DeploymentError
 
 IMAGENET_MEAN = (123.675, 116.28, 103.53)
 IMAGENET_STD = (58.395, 57.12, 57.375)
 
 
-def load_sparse_backbone(config: str, checkpoint: Optional[str],
-                         sparsity: str) -> tuple[nn.Module, SparseSwinTransformer]:
-    """The task model of ``config`` (weights of ``checkpoint``) and its sparse backbone set to
-    ``sparsity`` (see :func:`sparsevit.presets.sparsity_argument`), in eval mode on the CPU."""
+def load_sparse_backbone(config: str, checkpoint: Optional[str] = None,
+                         sparsity: SparsityLike = None) -> tuple[nn.Module, SparseSwinTransformer]:
+    """The task model of ``config`` (weights of ``checkpoint``, else random) and its sparse
+    backbone, set to ``sparsity`` if given, in eval mode on the CPU.
+
+    Raises:
+        DeploymentError: the model has no SparseSwinTransformer backbone.
+        SparsityError: ``sparsity`` does not fit the backbone.
+    """
     model = init_model(config, checkpoint).eval()
-    backbones = sparse_backbones(model)
-    if not backbones:
-        raise DeploymentError(f'{config}: the model has no SparseSwinTransformer backbone')
-    backbone = backbones[0]
-    backbone.sparsity = sparsity_argument(sparsity, len(backbone.depths))
+    try:
+        backbone = sparse_backbones(model)[0]
+    except ValueError as err:  # sparse_backbones' one error: there is none
+        raise DeploymentError(f'{config}: {err}') from err
+    if sparsity is not None:
+        backbone.sparsity = sparsity
     return model, backbone
 
 
@@ -34,7 +40,7 @@ def model_neck(model: nn.Module, config: str) -> nn.Module:
         neck = getattr(model, 'img_neck', None)
     if neck is None:
         raise DeploymentError(f'{config}: the model has no neck after its backbone '
-                              '(--with-neck needs mmdet\'s neck or BEVDet\'s img_neck)')
+                              "(neither mmdet's neck nor BEVDet's img_neck)")
     return neck
 
 

@@ -9,6 +9,7 @@ from typing import Callable, Optional, Protocol
 from mmengine.dist import broadcast_object_list, get_rank
 
 from ..search_space import SearchSpace
+from .errors import LatencyBandError
 from .evolution import Candidate, EvolutionarySearch, EvolutionSettings, Point, SearchResult
 from .search_log import SearchLog
 
@@ -32,14 +33,19 @@ def _share_log(log: SearchLog) -> None:
 
 def check_band(space: SearchSpace, band: tuple[float, float],
                latency_of: Callable[[Point], float]) -> tuple[float, float]:
-    """Measure the densest and sparsest points; raise if no configuration can meet the band."""
+    """Measure the densest and sparsest points; ``(fastest, slowest)`` latency in ms.
+
+    Raises:
+        LatencyBandError: the band is empty, or no configuration can meet it.
+    """
     low, high = band
     if low > high:
-        raise ValueError(f'--latency-min {low} ms is above --latency-max {high} ms')
+        raise LatencyBandError(f'the latency band [{low}, {high}] ms is empty: its minimum is '
+                               f'above its maximum')
     slowest = latency_of(tuple(space.choices[0] for _ in space.genes))
     fastest = latency_of(tuple(space.choices[-1] for _ in space.genes))
     if high < fastest or low > slowest:
-        raise ValueError(
+        raise LatencyBandError(
             f'no configuration can meet the latency band [{low}, {high}] ms: the sparsest '
             f'(all {space.choices[-1]}) measured {fastest:.2f} ms and the dense one '
             f'{slowest:.2f} ms; choose a band inside [{fastest:.2f}, {slowest:.2f}]')

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Optional
 
 from ..fileio import atomic_write_text
+from .errors import SearchLogMismatch
 from .evolution import Candidate, Point
 
 
@@ -24,7 +25,8 @@ class SearchLog:
 
     Nothing is written until :meth:`open_for_writing`, so a search that stops
     on bad input leaves no file behind. With ``path=None`` (ranks other than
-    0) it only holds the cache.
+    0) it only holds the cache. An existing log of other settings raises
+    :class:`SearchLogMismatch`.
     """
 
     def __init__(self, path: Optional[Path], settings: dict):
@@ -50,9 +52,9 @@ class SearchLog:
         if header != self.settings:
             diff = sorted(k for k in {**header, **self.settings}
                           if header.get(k) != self.settings.get(k)) if header else ['all']
-            raise ValueError(f'{self.path} belongs to a search with other settings (differing: '
-                             f'{", ".join(diff)}); use another --work-dir, or delete it to '
-                             f'start over')
+            raise SearchLogMismatch(
+                f'{self.path} belongs to a search with other settings (differing: '
+                f'{", ".join(diff)}): search in another directory, or delete it to start over')
         for line in complete[1:]:
             record = json.loads(line)
             point = _point(record['point'])

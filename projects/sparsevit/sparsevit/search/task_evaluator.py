@@ -16,6 +16,7 @@ from mmengine.runner import Runner, load_checkpoint
 from ..analysis.latency import BackboneTimer, LatencyProtocol
 from ..model_sparsity import get_search_space, set_sparsity, sparse_backbones
 from ..search_space import SearchSpace
+from .errors import CheckpointMismatch, MetricNotFound, NotSAACheckpoint
 
 SAA_MARKERS = ('SparsityAdaptationHook', 'random_sample = True')  # ours; the authors' mmdet 2.x
 
@@ -25,13 +26,16 @@ def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
 
 
 def check_saa_checkpoint(checkpoint: dict, path: str) -> None:
-    """Raise unless ``checkpoint`` was trained with sparsity-aware adaptation."""
+    """Raise :class:`NotSAACheckpoint` unless ``checkpoint`` was trained with sparsity-aware
+    adaptation."""
     meta = checkpoint.get('meta') or {}
     text = str(meta.get('cfg', '')) + str(meta.get('config', ''))
     if not any(marker in text for marker in SAA_MARKERS):
-        raise ValueError(f'{path} was not trained with sparsity-aware adaptation (its config has '
-                         f'no SparsityAdaptationHook): searching it would rank configurations '
-                         f'by a model that never saw them; pass --allow-non-saa to search anyway')
+        raise NotSAACheckpoint(
+            f'{path} was not trained with sparsity-aware adaptation (its config has no '
+            f'SparsityAdaptationHook): searching it would rank configurations by a model that '
+            f'never saw them; fine-tune it with an SAA config (one whose custom_hooks include '
+            f'SparsityAdaptationHook, like the configs named *saa*) first')
 
 
 class TaskEvaluator:
@@ -58,8 +62,8 @@ class TaskEvaluator:
             loaded = load_checkpoint(self.model, checkpoint, map_location='cpu', strict=True,
                                      logger=self.runner.logger)
         except RuntimeError as err:
-            raise ValueError(f'{checkpoint} is not a checkpoint of the model of this config: '
-                             f'{err}') from err
+            raise CheckpointMismatch(f'{checkpoint} is not a checkpoint of the model of this '
+                                     f'config: {err}') from err
         if require_saa:
             check_saa_checkpoint(loaded, checkpoint)
         self.cfg, self.checkpoint = cfg, checkpoint
@@ -92,8 +96,8 @@ class TaskEvaluator:
                                        f'{self.metric_key} scored 0')
             return 0.0
         if self.metric_key not in metrics:
-            raise KeyError(f'the evaluator produced no metric {self.metric_key!r}; it produced '
-                           f'{sorted(metrics)}')
+            raise MetricNotFound(f'the evaluator produced no metric {self.metric_key!r}; it '
+                                 f'produced {sorted(metrics)}')
         return float(metrics[self.metric_key])
 
     def _latency_timer(self) -> BackboneTimer:
