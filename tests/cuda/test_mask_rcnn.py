@@ -88,6 +88,7 @@ def test_amp_training_with_activation_checkpointing(tmp_path, coco):
     assert type(runner.optim_wrapper).__name__ == 'AmpOptimWrapper'
     assert next(runner.model.parameters()).device.type == 'cuda'
     assert all(block.with_cp for stage in runner.model.backbone.stages for block in stage.blocks)
-    assert autocast_seen == [(True, True), (True, True)]  # two iterations under autocast
+    # the two training iterations ran under autocast (validation follows the last one)
+    assert [seen for seen in autocast_seen if seen[1]] == [(True, True)] * 2
     assert torch.isfinite(torch.tensor(runner.message_hub.get_scalar('train/loss').current()))
     assert (tmp_path / 'work' / 'iter_2.pth').is_file()
