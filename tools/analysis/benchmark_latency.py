@@ -8,6 +8,9 @@ timed round-robin in the same run, so the ratios share the machine's state.
 ``--compile`` also times the backbone compiled with torch.compile (one graph per
 configuration, compiled before the timing) beside eager mode, in the same run.
 
+``--cuda-graph`` also times the backbone replayed from CUDA graphs (one graph per
+configuration, captured before the timing) beside eager mode, in the same run.
+
 ``--whole-model CONFIG [CHECKPOINT]`` times, in the same round-robin run, the
 whole task model (data preprocessor, backbone, neck, heads, post-processing) on
 samples of the config's test dataset at its test resolution, and its backbone on
@@ -17,6 +20,7 @@ Examples (the CPU protocols of benchmarks/latency.md)::
 
     python tools/analysis/benchmark_latency.py --size 672 672 --batch 1 --threads 2
     python tools/analysis/benchmark_latency.py --compile --sparsity dense --sparsity uniform-0.6
+    python tools/analysis/benchmark_latency.py --device cuda --cuda-graph --batch 8
     python tools/analysis/benchmark_latency.py --whole-model CONFIG CHECKPOINT --threads 2
 """
 import argparse
@@ -32,7 +36,8 @@ from mmengine.config import Config
 from sparsevit import SparseSwinTransformer, get_sparsity, set_sparsity, sparse_backbones
 from sparsevit.analysis import DTYPES, backbone_flops, measure_interleaved
 from sparsevit.apis import dataset_batch, init_model
-from sparsevit.deployment import MAX_COMPILED_VARIANTS, DeploymentError, compile_backbone
+from sparsevit.deployment import (MAX_COMPILED_VARIANTS, CudaGraphBackbone, DeploymentError,
+                                  compile_backbone)
 from sparsevit.presets import SWIN_ARCHS, resolve_sparsity
 from sparsevit.utils import ProgressLine, run_tool, write_report
 from sparsevit.utils.cli import UsageError, add_debug_arg
@@ -69,6 +74,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--compile', action='store_true',
                         help='also time each configuration compiled with torch.compile '
                         f'(backbone only; at most {MAX_COMPILED_VARIANTS} configurations)')
+    parser.add_argument('--cuda-graph', action='store_true',
+                        help='also time each configuration replayed from a CUDA graph, captured '
+                        'once per configuration before the timing (backbone only; needs a CUDA '
+                        '--device)')
     parser.add_argument('--out', help='write the results as JSON here')
     parser.add_argument('--seed', type=int, default=0)
     add_debug_arg(parser)
@@ -77,6 +86,8 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error('--whole-model takes CONFIG and an optional CHECKPOINT')
     if args.compile and args.whole_model is not None:
         parser.error('--compile times the backbone; it does not go with --whole-model')
+    if args.cuda_graph and args.whole_model is not None:
+        parser.error('--cuda-graph times the backbone; it does not go with --whole-model')
     return args
 
 
@@ -146,6 +157,8 @@ def describe(args: argparse.Namespace, device: torch.device, **fields) -> dict:
 def backbone_benchmark(args: argparse.Namespace, device: torch.device) -> dict:
     """Backbone configurations against mmdet's dense SwinTransformer on random input."""
     dtype = DTYPES[args.dtype]
+    if args.cuda_graph:
+        check_cuda_graph_device(device)
     dense, sparse = build_pair(backbone_kwargs(args), device, dtype)
     configs = configurations(args, sparse)
     image = torch.randn(args.batch, 3, *args.size, device=device, dtype=dtype)
@@ -160,8 +173,11 @@ def backbone_benchmark(args: argparse.Namespace, device: torch.device) -> dict:
     calls.update({name: run_sparse(config) for name, config in configs.items()})
     if args.compile:
         calls.update(compiled_calls(sparse, configs, image))
+    if args.cuda_graph:
+        calls.update(cuda_graph_calls(sparse, configs, image))
     protocol = describe(args, device, resolution=list(args.size),
-                        backbone=args.config or args.arch, compiled=args.compile)
+                        backbone=args.config or args.arch, compiled=args.compile,
+                        cuda_graph=args.cuda_graph)
     timings = time_round_robin(calls, args, device, protocol)
     base = timings['mmdet dense'].mean_ms
     sparse.sparsity = None
@@ -181,7 +197,13 @@ def backbone_benchmark(args: argparse.Namespace, device: torch.device) -> dict:
                             compiled_ratio_to_own_dense=compiled.mean_ms
                             / timings['dense compiled'].mean_ms,
                             compiled_vs_eager=compiled.mean_ms / timings[name].mean_ms)
+        if args.cuda_graph:
+            graphed = timings[f'{name} cuda graph']
+            rows[-1].update(cuda_graph=graphed.to_dict(),
+                            cuda_graph_vs_eager=graphed.mean_ms / timings[name].mean_ms)
     print_backbone_table(rows, args.compile)
+    if args.cuda_graph:
+        print_cuda_graph_table(rows)
     return dict(protocol=protocol, results=rows)
 
 
@@ -206,6 +228,44 @@ def compiled_calls(backbone: SparseSwinTransformer, configs: dict, image: torch.
             call()
         print(f'{name}: {time.perf_counter() - start:.1f} s to compile', flush=True)
     return calls
+
+
+def check_cuda_graph_device(device: torch.device) -> None:
+    """Stop with one line unless ``device`` is a CUDA device this machine has."""
+    if device.type != 'cuda':
+        raise SystemExit(f'--cuda-graph needs a CUDA device (--device cuda), got {device}')
+    if not torch.cuda.is_available():
+        raise SystemExit('--cuda-graph needs a CUDA device, and torch.cuda.is_available() is False')
+
+
+def cuda_graph_calls(backbone: SparseSwinTransformer, configs: dict, image: torch.Tensor) -> dict:
+    """``'<name> cuda graph'`` calls replaying one CUDA graph of ``backbone`` per configuration,
+    each captured here (with a line of its capture time), before any timing."""
+    graphed = CudaGraphBackbone(backbone, max_graphs=len(configs))
+
+    def run(config):
+        def call():
+            backbone.sparsity = config
+            return graphed(image)
+        return call
+
+    calls = {f'{name} cuda graph': run(config) for name, config in configs.items()}
+    for name, call in calls.items():
+        start = time.perf_counter()
+        with torch.inference_mode():
+            call()
+        if image.is_cuda:
+            torch.cuda.synchronize(image.device)
+        print(f'{name}: {time.perf_counter() - start:.1f} s to capture', flush=True)
+    return calls
+
+
+def print_cuda_graph_table(rows: list[dict]) -> None:
+    print(f'\n{"configuration":<16} {"eager ms":>11} {"graph ms":>11} {"vs eager":>9}')
+    for row in rows:
+        if 'cuda_graph' in row:
+            print(f'{row["name"]:<16} {row["latency"]["mean_ms"]:>11.2f} '
+                  f'{row["cuda_graph"]["mean_ms"]:>11.2f} {row["cuda_graph_vs_eager"]:>9.3f}')
 
 
 def print_backbone_table(rows: list[dict], compiled: bool) -> None:

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from sparsevit.models.backbones.window_geometry import (MASK_VALUE, from_windows, to_windows,
-                                                        window_geometry)
+from sparsevit.models.backbones.window_geometry import (MASK_VALUE, from_windows, retain_geometries,
+                                                        to_windows, window_geometry)
 
 from .reference import partition
 
@@ -58,3 +58,11 @@ def test_geometry_is_cached_per_shape():
     cpu = torch.device('cpu')
     assert window_geometry(14, 14, 7, 3, cpu) is window_geometry(14, 14, 7, 3, cpu)
     assert window_geometry(14, 14, 7, 3, cpu) is not window_geometry(14, 21, 7, 3, cpu)
+
+
+def test_retained_geometries_outlive_the_cache():
+    with retain_geometries() as retained:
+        geo = window_geometry(8, 8, 4, 2, torch.device('cpu'))
+        assert window_geometry(8, 8, 4, 2, torch.device('cpu')) is geo  # cached
+    window_geometry(12, 12, 4, 2, torch.device('cpu'))  # after the context: not collected
+    assert len(retained) == 1 and retained[id(geo)] is geo

@@ -7,8 +7,9 @@ Regular (W-MSA) blocks work on that layout directly. Shifted (SW-MSA) blocks
 gather their windows from it with a precomputed token index that already
 contains the cyclic roll, so no roll or re-partition copies are ever made.
 """
+from contextlib import contextmanager
 from functools import lru_cache
-from typing import NamedTuple, Optional
+from typing import Iterator, NamedTuple, Optional
 
 import torch
 import torch.nn.functional as F
@@ -89,6 +90,21 @@ def _build(height: int, width: int, window: int, shift: int,
 
 
 _cached_build = lru_cache(maxsize=64)(_build)
+# the collections of :func:`retain_geometries` contexts now open
+_retainers: list[dict[int, WindowGeometry]] = []
+
+
+@contextmanager
+def retain_geometries() -> Iterator[dict[int, WindowGeometry]]:
+    """Collect every geometry used in the context, keyed by ``id``, so that its tables live as
+    long as the collection, past their eviction from the cache. A captured CUDA graph reads
+    the tables where they were when it was captured."""
+    retained: dict[int, WindowGeometry] = {}
+    _retainers.append(retained)
+    try:
+        yield retained
+    finally:
+        _retainers.remove(retained)
 
 
 def window_geometry(height: int, width: int, window: int, shift: int,
@@ -96,7 +112,10 @@ def window_geometry(height: int, width: int, window: int, shift: int,
     """:class:`WindowGeometry` with its tables on ``device``: cached in eager mode; built
     inside the graph (its tables become constants) while torch.compile traces."""
     build = _build if is_compiling() else _cached_build
-    return build(height, width, window, shift, device)
+    geo = build(height, width, window, shift, device)
+    for retained in _retainers:
+        retained[id(geo)] = geo
+    return geo
 
 
 def to_windows(x: Tensor, geo: WindowGeometry) -> Tensor:
