@@ -69,17 +69,17 @@ def test_every_problem_is_named_with_installed_and_supported_versions():
     assert 'python 3.8.18 is installed (supported: >=3.9, <3.13): use Python 3.9' in message
     assert 'torch 1.13.1 is installed (supported: >=2.0, <2.15): install torch >= 2.0' in message
     assert 'mmcv is not installed (supported: >=2.0.0rc4, <2.2.0): install mmcv' in message
-    assert 'numpy' not in message and 'mmdet ' not in message
+    named = [problem.split()[0] for problem in message.split(': ', 1)[1].split('; ')]
+    assert named == ['python', 'torch', 'mmcv']
 
 
 @pytest.mark.parametrize('name, version', [('mmcv', '2.2.0'), ('mmengine', '1.0.0')])
 def test_a_release_mmdet_refuses_is_refused_with_a_hint_naming_the_package(name, version):
     with pytest.raises(UnsupportedEnvironmentError) as error:
         check_environment(dict(SUPPORTED_STACK, **{name: version}))
-    problem = str(error.value).split(': ', 1)[1]
-    assert problem.startswith(f'{name} {version} is installed')
-    assert f'install {name} with' in problem
-    assert all(other not in problem for other in SUPPORTED if other not in (name, 'mmdet'))
+    problems = str(error.value).split(': ', 1)[1].split('; ')
+    assert len(problems) == 1 and problems[0].startswith(f'{name} {version} is installed')
+    assert f'install {name} with' in problems[0]
 
 
 FAKE_TORCH = '''
@@ -107,6 +107,7 @@ def test_import_with_a_newer_torch_warns_once_and_imports():
     fake_newer = FAKE_TORCH.replace("'1.13.1'", "'2.15.0'")
     result = subprocess.run([sys.executable, '-c', fake_newer], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    warning_lines = [line for line in result.stderr.splitlines() if 'UntestedVersionWarning' in line]
+    warning_lines = [line for line in result.stderr.splitlines()
+                     if 'UntestedVersionWarning' in line]
     assert len(warning_lines) == 1
     assert 'torch 2.15.0 (tested: >=2.0, <2.15)' in warning_lines[0]

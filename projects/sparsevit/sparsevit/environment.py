@@ -35,9 +35,9 @@ SUPPORTED = {
     'torch': VersionRange('2.0', '2.15', None,
                           'install torch >= 2.0 (https://pytorch.org/get-started/locally/)'),
     'mmcv': VersionRange('2.0.0rc4', '2.2.0', '2.2.0',
-                         "install mmcv with `mim install 'mmcv>=2.0.0rc4,<2.2.0'` (its prebuilt "
-                         'wheels match your torch and CUDA); mmdet 3.3, mmseg 1.2 and mmdet3d '
-                         '1.4 refuse mmcv 2.2'),
+                         "install mmcv with `mim install 'mmcv>=2.0.0rc4,<2.2.0'`, whose "
+                         'prebuilt wheels match your torch and CUDA (mmdet 3.3, mmseg 1.2 and '
+                         'mmdet3d 1.4 refuse mmcv 2.2)'),
     'mmengine': VersionRange('0.10.0', '1.0.0', '1.0.0',
                              "install mmengine with `pip install 'mmengine>=0.10.0,<1.0.0'` "
                              '(mmdet 3.3 refuses mmengine 1.0)'),
