@@ -17,6 +17,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import sparsevit  # noqa: F401  registers the plugin, allows loading mmengine checkpoints
+from sparsevit.checkpoint_loading import clear_checkpoint_errors
 from sparsevit.utils import (add_runner_args, load_config, parse_runner_args, run_tool,
                              setup_cpu_distributed)
 from sparsevit.utils.prediction_outputs import (dump_predictions, show_predictions,
@@ -54,6 +55,7 @@ def apply_sparsity(cfg, sparsity) -> None:
             hook.eval_sparsity = sparsity
 
 
+@clear_checkpoint_errors()
 def main(argv=None) -> dict:
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options, args.work_dir)
