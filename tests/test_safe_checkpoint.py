@@ -7,6 +7,7 @@ import pickle
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 from mmengine.model import BaseModel
@@ -72,10 +73,24 @@ class Arbitrary:
 
 
 @weights_only_default
-def test_other_objects_stay_refused(tmp_path):
-    torch.save({'payload': Arbitrary()}, tmp_path / 'unsafe.pth')
+@pytest.mark.parametrize('payload', [
+    Arbitrary(),
+    np.array([Arbitrary()], dtype=object),  # arrays and scalars: bool and numeric dtypes only
+    np.array(['text']),
+])
+def test_other_objects_stay_refused(tmp_path, payload):
+    torch.save({'payload': payload}, tmp_path / 'unsafe.pth')
     with pytest.raises(pickle.UnpicklingError, match='Weights only load failed'):
         torch.load(tmp_path / 'unsafe.pth')
+
+
+@weights_only_default
+def test_numeric_numpy_values_load(tmp_path):
+    values = dict(best=np.float32(0.5), flag=np.bool_(True), counts=np.arange(3, dtype=np.uint8))
+    torch.save(values, tmp_path / 'numpy.pth')
+    loaded = torch.load(tmp_path / 'numpy.pth')
+    assert loaded['best'] == np.float32(0.5) and loaded['flag']
+    assert loaded['counts'].tolist() == [0, 1, 2] and loaded['counts'].dtype == np.uint8
 
 
 class SneakyLookup:

@@ -18,6 +18,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import sparsevit  # noqa: F401  registers the plugin, allows loading mmengine checkpoints
+from sparsevit.checkpoint_loading import clear_checkpoint_errors
 from sparsevit.utils import (add_runner_args, load_config, parse_runner_args, run_tool,
                              setup_cpu_distributed)
 from sparsevit.utils.cli import UsageError, check_data_files_first
@@ -69,6 +70,7 @@ def apply_output_options(cfg, args: argparse.Namespace):
         raise UsageError(str(err)) from err
 
 
+@clear_checkpoint_errors()
 def main(argv=None) -> dict:
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options, args.work_dir)

@@ -9,6 +9,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import sparsevit  # noqa: F401  registers the plugin, allows loading mmengine checkpoints
+from sparsevit.checkpoint_loading import clear_checkpoint_errors
 from sparsevit.utils import (add_runner_args, load_config, parse_runner_args, run_tool,
                              setup_cpu_distributed)
 from sparsevit.utils.cli import UsageError, check_data_files_first
@@ -50,6 +51,7 @@ def build_runner(args: argparse.Namespace) -> Runner:
     return RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
 
 
+@clear_checkpoint_errors()
 def main(argv=None) -> None:
     build_runner(parse_args(argv)).train()
 

@@ -8,13 +8,14 @@ so the mmdet, mmseg and mmdet3d scopes all build it:
 - ``SparsityAdaptationHook`` and ``DataFilesCheckHook`` (HOOKS), from
   ``sparsevit.engine.hooks``;
 - the ``atomic_local`` file backend that the configs save checkpoints through,
-  from ``sparsevit.fileio``;
-- the loader of local checkpoint files, which stops an unreadable file with one
-  clear error (``sparsevit.checkpoint_loading``).
+  from ``sparsevit.fileio``.
 
 The BEVDet parts need mmdet3d and register when ``sparsevit.bevdet`` is
 imported (the BEVDet configs list it in ``custom_imports``). Importing the
-package also lets ``torch.load`` read the checkpoints that mmengine saves.
+package also lets ``torch.load`` read the checkpoints that mmengine saves
+(``sparsevit.safe_checkpoint``). What the import changes in the process, and
+why, is in the section "What importing the package changes" of the package
+README; nothing else is changed (mmengine's checkpoint loader stays its own).
 
 It first checks that Python, torch, mmcv, mmengine, mmdet and numpy are in the
 supported range (``sparsevit.environment``) and stops with one clear error if not.
@@ -24,7 +25,7 @@ from .environment import check_environment
 check_environment()  # before anything below imports torch, mmcv or mmdet
 
 # isort: split
-from .checkpoint_loading import CheckpointError, register_checkpoint_loader
+from .checkpoint_loading import CheckpointError, clear_checkpoint_errors
 from .engine.hooks import DataFilesCheckHook, SparsityAdaptationHook
 from .fileio import AtomicLocalBackend
 from .model_sparsity import get_search_space, get_sparsity, set_sparsity, sparse_backbones
@@ -34,12 +35,11 @@ from .search_space import DEFAULT_CHOICES, Gene, SearchSpace
 from .sparsity import SparsityError
 from .version import __version__
 
-allow_mmengine_checkpoints()
-register_checkpoint_loader()
+allow_mmengine_checkpoints()  # the one effect on torch: see the docstring
 
 __all__ = [
     'AtomicLocalBackend', 'CheckpointError', 'DEFAULT_CHOICES', 'DataFilesCheckHook', 'Gene',
     'SearchSpace', 'SparseSwinTransformer', 'SparsityAdaptationHook', 'SparsityError',
-    '__version__', 'allow_mmengine_checkpoints', 'get_search_space', 'get_sparsity',
-    'set_sparsity', 'sparse_backbones'
+    '__version__', 'allow_mmengine_checkpoints', 'clear_checkpoint_errors', 'get_search_space',
+    'get_sparsity', 'set_sparsity', 'sparse_backbones'
 ]

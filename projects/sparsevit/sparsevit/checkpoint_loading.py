@@ -2,16 +2,19 @@
 
 mmengine reads every local checkpoint (``load_from``, ``--checkpoint``,
 ``init_cfg=dict(type='Pretrained')``, ``load_checkpoint``) through the loader
-registered for paths without a scheme. The one here replaces it: a truncated
-file, a file of another format, or a pickle that torch's safe loading refuses
-stops with :class:`CheckpointError`, whose message names the file, instead of a
-PytorchStreamReader or unpickling traceback.
+registered for paths without a scheme. Inside :func:`clear_checkpoint_errors`
+the one here takes its place: a truncated file, a file of another format, or a
+pickle that torch's safe loading refuses stops with :class:`CheckpointError`,
+whose message names the file, instead of a PytorchStreamReader or unpickling
+traceback. The tools and the package's own loading use it; importing the
+package leaves mmengine's loader as it is.
 """
 import os.path as osp
 import pickle
 import re
 import zipfile
-from typing import Any, Optional
+from contextlib import contextmanager
+from typing import Any, Iterator, Optional
 
 import torch
 from mmengine.runner import CheckpointLoader
@@ -62,5 +65,24 @@ def read_checkpoint(filename: str, map_location: Optional[Any] = None) -> Any:
 
 
 def register_checkpoint_loader() -> None:
-    """Make :func:`read_checkpoint` mmengine's loader of local checkpoint paths."""
+    """Make :func:`read_checkpoint` mmengine's loader of local checkpoint paths, for good.
+
+    An opt-in for a program of one's own; the package itself only swaps the
+    loader for a while (:func:`clear_checkpoint_errors`).
+    """
     CheckpointLoader.register_scheme(prefixes='', loader=read_checkpoint, force=True)
+
+
+@contextmanager
+def clear_checkpoint_errors() -> Iterator[None]:
+    """Within the block, mmengine reads local checkpoints through :func:`read_checkpoint`.
+
+    The loader mmengine had comes back when the block ends, also on an error.
+    Usable as a decorator too.
+    """
+    previous = CheckpointLoader._schemes['']
+    register_checkpoint_loader()
+    try:
+        yield
+    finally:
+        CheckpointLoader.register_scheme(prefixes='', loader=previous, force=True)

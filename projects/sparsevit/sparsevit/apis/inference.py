@@ -21,6 +21,7 @@ from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import DATASETS, DefaultScope
 from torch import nn
 
+from ..checkpoint_loading import clear_checkpoint_errors
 from ..model_sparsity import set_sparsity
 from ..sparsity import SparsityLike
 from ..utils.config import task_of
@@ -35,7 +36,8 @@ def init_model(config: Union[str, Config], checkpoint: Optional[str] = None,
 
     The sparsity is ``sparsity`` when given; else, with ``latency_budget_ms``
     and ``search_dir``, a searched configuration that fits the budget (see
-    :func:`select_from_search`); else the config's own.
+    :func:`select_from_search`); else the config's own. A file that is not a readable
+    checkpoint stops with :class:`~sparsevit.CheckpointError`.
     """
     cfg = Config.fromfile(config) if isinstance(config, str) else config
     if sparsity is None and latency_budget_ms is not None:
@@ -44,14 +46,13 @@ def init_model(config: Union[str, Config], checkpoint: Optional[str] = None,
         sparsity = select_from_search(search_dir, latency_budget_ms, prefer)['sparsity']
     scope = task_of(cfg)
     if scope == 'mmdet':
-        from mmdet.apis import init_detector
-        model = init_detector(cfg, checkpoint, device=device)
+        from mmdet.apis import init_detector as init_task_model
     elif scope == 'mmseg':
-        from mmseg.apis import init_model as init_segmentor
-        model = init_segmentor(cfg, checkpoint, device=device)
+        from mmseg.apis import init_model as init_task_model
     else:
-        from mmdet3d.apis import init_model as init_detector_3d
-        model = init_detector_3d(cfg, checkpoint, device=device)
+        from mmdet3d.apis import init_model as init_task_model
+    with clear_checkpoint_errors():
+        model = init_task_model(cfg, checkpoint, device=device)
     if sparsity is not None:
         set_sparsity(model, sparsity)
     return model

@@ -14,6 +14,7 @@ from mmengine.dist import broadcast_object_list, get_rank
 from mmengine.runner import Runner, load_checkpoint
 
 from ..analysis.latency import BackboneTimer, LatencyProtocol
+from ..checkpoint_loading import clear_checkpoint_errors
 from ..model_sparsity import get_search_space, set_sparsity, sparse_backbones
 from ..search_space import SearchSpace
 from .errors import CheckpointMismatch, MetricNotFound, NotSAACheckpoint
@@ -59,8 +60,9 @@ class TaskEvaluator:
         self.runner = Runner.from_cfg(cfg)
         self.model = _unwrap(self.runner.model)
         try:
-            loaded = load_checkpoint(self.model, checkpoint, map_location='cpu', strict=True,
-                                     logger=self.runner.logger)
+            with clear_checkpoint_errors():
+                loaded = load_checkpoint(self.model, checkpoint, map_location='cpu',
+                                         strict=True, logger=self.runner.logger)
         except RuntimeError as err:
             raise CheckpointMismatch(f'{checkpoint} is not a checkpoint of the model of this '
                                      f'config: {err}') from err

@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from mmengine.runner.checkpoint import CheckpointLoader
 from torch import Tensor, nn
 
+from ...checkpoint_loading import clear_checkpoint_errors
 from .swin_converter import backbone_only, convert_swin_state_dict, first_keys, unwrap_state_dict
 
 # parameters a classification checkpoint legitimately lacks: the detection-only output norms
@@ -48,10 +49,12 @@ def load_swin_pretrained(backbone: nn.Module, checkpoint: str, convert_weights: 
     """Load a Swin checkpoint into ``backbone``; fail loudly when it does not fit.
 
     Raises:
+        CheckpointError: a local file that is not a readable checkpoint.
         ValueError: no backbone parameter in the checkpoint, or required ones missing.
         RuntimeError: a parameter of the wrong shape.
     """
-    raw = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu', logger=logger)
+    with clear_checkpoint_errors():
+        raw = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu', logger=logger)
     state = extract_backbone_state(raw, convert_weights)
     target = backbone.state_dict()
     if not any(k in target for k in state):
