@@ -88,7 +88,7 @@ def test_every_requirement_is_on_the_machine_or_in_the_wheelhouse(stacks):
         for name, (req, _) in pins(path).items():
             if name in skipped:
                 continue
-            assert name in have, f'{path.name}: {name} is neither on the machine nor in the wheelhouse'
+            assert name in have, f'{path.name}: {name} is not on the machine nor in the wheelhouse'
             if (path.name, name) == ('3d.txt', 'numpy'):
                 continue
             version = Version(exact(have[name][0]))

@@ -21,6 +21,10 @@ CACHE=${SPARSEVIT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sparsevit}
 CUDA_OPS=${FORCE_CUDA:-0}
 
 log() { printf '[mmcv] %s\n' "$*" >&2; }
+pip_q() {  # quiet pip; drops the noise of machine-wide find-links that do not exist
+  "$PY" -m pip --disable-pip-version-check -q "$@" \
+    2> >(grep -v "^WARNING: Location '.*' is ignored" >&2)
+}
 die() { printf '[mmcv] ERROR: %s\n' "$*" >&2; exit 1; }
 
 [[ -z "$SDIST" || -f "$SDIST" ]] || die "no such source distribution: $SDIST"
@@ -88,8 +92,8 @@ else
   log "compiling mmcv $MMCV_VERSION with ops against torch $TORCH_VERSION, ${MAX_JOBS:-$(nproc)} jobs (about 10 minutes on 2 cores)"
 fi
 if [[ -z "$SDIST" ]]; then
-  "$PY" -m pip --disable-pip-version-check -q download --no-deps --no-binary :all: \
-    --no-build-isolation -d "$BUILD" "mmcv==$MMCV_VERSION"
+  pip_q download --no-deps --no-binary :all: --no-build-isolation -d "$BUILD" \
+    "mmcv==$MMCV_VERSION"
   SDIST=$(ls "$BUILD"/mmcv-*.tar.gz)
 fi
 tar -xzf "$SDIST" -C "$BUILD"
@@ -102,8 +106,7 @@ fi
 compile_progress "$SRC" & PROGRESS=$!
 start=$SECONDS
 MMCV_WITH_OPS=1 FORCE_CUDA=$CUDA_OPS MAX_JOBS=${MAX_JOBS:-$(nproc)} \
-  "$PY" -m pip --disable-pip-version-check -q wheel --no-build-isolation --no-deps \
-  --no-cache-dir -w "$BUILD/dist" "$SRC" >&2
+  pip_q wheel --no-build-isolation --no-deps --no-cache-dir -w "$BUILD/dist" "$SRC" >&2
 log "compiled in $(( (SECONDS - start) / 60 )) min $(( (SECONDS - start) % 60 )) s"
 mkdir -p "$CACHE/wheels"
 STAGE=$(mktemp -d "$CACHE/wheels/.staging.XXXXXX")
