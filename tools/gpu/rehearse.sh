@@ -6,7 +6,9 @@
 #   3. tools/gpu/run_checks.sh --device cpu with that environment's Python: offline install,
 #      mmcv's CPU ops, the CUDA tests collected, short benchmarks, training and search.
 #
-#   bash tools/gpu/rehearse.sh [RESULTS]        (default: work_dirs/gpu_rehearsal)
+#   bash tools/gpu/rehearse.sh [run_checks.sh options, e.g. --steps install,build]
+#
+# The results land in work_dirs/gpu_rehearsal unless --results says otherwise.
 #
 # The expensive parts are cached under SPARSEVIT_CACHE (default: ~/.cache/sparsevit), as
 # tools/bootstrap.sh caches its mmcv: the environment keyed by the hash of the base list (torch
@@ -18,7 +20,6 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 BASE=$ROOT/requirements/stacks/gpu-machine-base.txt
 CACHE=${SPARSEVIT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sparsevit}
-RESULTS=${1:-$ROOT/work_dirs/gpu_rehearsal}
 
 log() { printf '[rehearse] %s\n' "$*" >&2; }
 die() { printf '[rehearse] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -58,6 +59,6 @@ log "wheelhouse ready after $(( SECONDS - start )) s"
 # ---------------------------------------------------------------- 3. the checks, on the CPU
 rc=0
 PYTHON="$VENV/bin/python" bash "$ROOT/tools/gpu/run_checks.sh" --device cpu \
-  --wheelhouse "$WHEELHOUSE" --results "$RESULTS" || rc=$?
+  --wheelhouse "$WHEELHOUSE" --results "$ROOT/work_dirs/gpu_rehearsal" "$@" || rc=$?
 log "rehearsal finished in $(( (SECONDS - start) / 60 )) min $(( (SECONDS - start) % 60 )) s (exit status $rc)"
 exit "$rc"
