@@ -137,6 +137,10 @@ step_build() {
   fi
   export MAX_JOBS=${MAX_JOBS:-$(nproc)}
   echo "FORCE_CUDA=$FORCE_CUDA TORCH_CUDA_ARCH_LIST=${TORCH_CUDA_ARCH_LIST:-} MAX_JOBS=$MAX_JOBS"
+  echo "C++ compiler: $(c++ --version 2>/dev/null | head -1)"
+  local include
+  include=$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["include"])')
+  [[ -f "$include/Python.h" ]] || { echo "no Python.h in $include: compiling mmcv needs Python's headers"; return 1; }
   local start=$SECONDS
   wheel=$(bash "$ROOT/tools/gpu/build_mmcv.sh" "$PY" "$WHEELHOUSE"/mmcv-2.1.0.tar.gz | tail -1) \
     || return 1
