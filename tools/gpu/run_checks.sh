@@ -33,9 +33,9 @@ usage() { sed -n '2,/^set -uo/p' "$SELF" | sed '$d' | sed 's/^# \{0,1\}//'; }
 die() { printf 'run_checks: %s\n' "$*" >&2; exit 2; }
 
 # per step: limit with cuda, limit with cpu (seconds), estimate on the GPU machine, what it checks
-declare -A LIMIT_CUDA=([install]=90 [build]=330 [tests]=150 [benchmark]=150 [search]=150)
+declare -A LIMIT_CUDA=([install]=90 [build]=480 [tests]=150 [benchmark]=150 [search]=150)
 declare -A LIMIT_CPU=([install]=300 [build]=2400 [tests]=600 [benchmark]=900 [search]=1200)
-declare -A ESTIMATE=([install]=20 [build]=270 [tests]=45 [benchmark]=60 [search]=75)
+declare -A ESTIMATE=([install]=20 [build]=300 [tests]=45 [benchmark]=60 [search]=50)
 declare -A WHAT=(
   [install]='offline install of the wheelhouse (--no-index --no-deps) beside the machine'"'"'s own packages; pip check'
   [build]='mmcv 2.1.0 compiled with its ops (CUDA ops for the local GPU), installed, ops checked against the CPU'
@@ -216,7 +216,7 @@ step_benchmark() {
 step_search() {
   local data=$WORK/demo_coco cfg=$WORK/saa_demo.py iters train val pop budget runs
   if [[ "$DEVICE" == cuda ]]; then
-    iters=60 train=64 val=12 pop=8 budget=16 runs=10
+    iters=40 train=32 val=8 pop=6 budget=12 runs=10
   else
     iters=4 train=8 val=3 pop=4 budget=6 runs=2
   fi
