@@ -19,7 +19,6 @@ STACK_FILE=$ROOT/requirements/stacks/$STACK.txt
 source "$ROOT/tools/venv.sh"
 VENV=$(sparsevit_venv "$ROOT")
 CACHE=${SPARSEVIT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sparsevit}
-MMCV_VERSION=2.1.0
 CUDA_OPS=${FORCE_CUDA:-0}
 
 log() { printf '[bootstrap] %s\n' "$*" >&2; }
@@ -33,7 +32,7 @@ pinned() {  # pinned version of a package in the stack's constraints
 
 stamp_value() {
   cat "$ROOT"/requirements/*.txt "$STACK_FILE" "$ROOT/setup.cfg" "$ROOT/setup.py" \
-      "$ROOT/tools/bootstrap.sh" | sha256sum | cut -d' ' -f1
+      "$ROOT/tools/bootstrap.sh" "$ROOT/tools/gpu/build_mmcv.sh" | sha256sum | cut -d' ' -f1
   echo "cuda=$CUDA_OPS"
   [[ "$CUDA_OPS" != 1 ]] || echo "arch=${TORCH_CUDA_ARCH_LIST:-native}"
 }
@@ -67,17 +66,6 @@ if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$(stamp_value)" ]] && check_stack 2>/
   exit 0
 fi
 
-compile_progress() {  # a line a minute while mmcv compiles in $1; ends with this script
-  local csrc=$1/mmcv/ops/csrc/pytorch start=$SECONDS total
-  total=$(ls "$csrc"/*.cpp "$csrc"/cpu/*.cpp | wc -l)
-  if [[ "$CUDA_OPS" == 1 ]]; then
-    total=$(( total + $(ls "$csrc"/cuda/*.cu "$csrc"/cuda/*.cpp | wc -l) ))
-  fi
-  while sleep 60 && kill -0 $$ 2>/dev/null; do
-    log "  $(find "$1" -name '*.o' 2>/dev/null | wc -l) of $total sources compiled after $(( (SECONDS - start) / 60 )) min"
-  done
-}
-
 find_python() {  # an interpreter of version $1 (e.g. 3.10): on PATH, else under pyenv
   local found candidate
   for candidate in "python$1" $(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$1".*/bin/python"$1" 2>/dev/null | sort -V -r); do
@@ -108,68 +96,10 @@ pip_q install "torch==$(pinned torch)" "torchvision==$(pinned torchvision)" "num
 pip_q install "setuptools<82"  # torch pulls a newer one; mmcv's setup.py needs pkg_resources
 
 # ---------------------------------------------------------------- mmcv with ops
-TORCH_VERSION=$("$VENV/bin/python" -c 'import torch; print(torch.__version__)')
-PY_TAG=$("$VENV/bin/python" -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')
-# torch >= 2.10 headers require C++20; mmcv hard-codes -std=c++14 / c++17 (cxx and nvcc)
-NEEDS_CXX20=$("$VENV/bin/python" -c 'import torch; print(int(tuple(map(int, torch.__version__.split("+")[0].split(".")[:2])) >= (2, 10)))')
-KEY="mmcv-$MMCV_VERSION-torch$TORCH_VERSION-$PY_TAG"
-[[ "$NEEDS_CXX20" == 0 ]] || KEY="$KEY-cxx20"
-if [[ "$CUDA_OPS" == 1 ]]; then
-  KEY="$KEY-cuda$("$VENV/bin/python" -c 'import torch; print(torch.version.cuda)')-${TORCH_CUDA_ARCH_LIST:-native}"
-fi
-KEY=${KEY// /_}
-WHEEL_DIR="$CACHE/wheels/$KEY"
-if ! ls "$WHEEL_DIR"/mmcv-*.whl >/dev/null 2>&1; then
-  BUILD=$(mktemp -d)
-  trap 'rm -rf "$BUILD"' EXIT
-  if [[ "$CUDA_OPS" == 1 ]]; then
-    # torch takes the toolkit to be the parent of nvcc's folder, which is wrong when nvcc on
-    # PATH is a wrapper (e.g. /usr/local/bin/nvcc): ask nvcc where its toolkit is
-    if [[ -z "${CUDA_HOME:-}" ]]; then
-      command -v nvcc >/dev/null || die "FORCE_CUDA=1 needs nvcc on PATH (or CUDA_HOME)"
-      NVCC_TOP=$(nvcc --dryrun -c -x cu /dev/null -o /dev/null 2>&1 | sed -n 's/^#\$ TOP=//p')
-      [[ -n "$NVCC_TOP" ]] || die "could not find the CUDA toolkit of $(command -v nvcc); set CUDA_HOME"
-      CUDA_HOME=$(realpath "$NVCC_TOP")
-      export CUDA_HOME
-    fi
-    [[ -x "$CUDA_HOME/bin/nvcc" ]] || die "CUDA_HOME=$CUDA_HOME has no bin/nvcc"
-    log "CUDA toolkit: $CUDA_HOME (nvcc $("$CUDA_HOME/bin/nvcc" --version | sed -n 's/.*release \([0-9.]*\).*/\1/p'))"
-    # a toolkit without the CUDA libraries' headers (cusparse.h, ...): take them from the
-    # nvidia wheels that torch's CUDA build installed (searched after the toolkit's own)
-    if [[ ! -f "$CUDA_HOME/include/cusparse.h" ]]; then
-      NV_INCLUDE=$("$VENV/bin/python" -c 'import glob, os, torch
-hits = glob.glob(os.path.join(os.path.dirname(torch.__path__[0]), "nvidia", "*", "include", "cusparse.h"))
-print(os.path.dirname(hits[0]) if hits else "")')
-      if [[ -n "$NV_INCLUDE" ]]; then
-        export CPATH="${CPATH:+$CPATH:}$NV_INCLUDE"
-        export NVCC_APPEND_FLAGS="${NVCC_APPEND_FLAGS:+$NVCC_APPEND_FLAGS }-I$NV_INCLUDE"
-      fi
-    fi
-    log "compiling mmcv $MMCV_VERSION with CPU and CUDA ops against torch $TORCH_VERSION (about 35 minutes on 2 cores)"
-  else
-    log "compiling mmcv $MMCV_VERSION with ops against torch $TORCH_VERSION (about 10 minutes on 2 cores)"
-  fi
-  pip_q download --no-deps --no-binary :all: --no-build-isolation -d "$BUILD" "mmcv==$MMCV_VERSION"
-  tar -xzf "$BUILD"/mmcv-*.tar.gz -C "$BUILD"
-  SRC="$BUILD/mmcv-$MMCV_VERSION"
-  if [[ "$NEEDS_CXX20" == 1 ]]; then
-    sed -i -E 's/-std=c\+\+1[47]/-std=c++20/g' "$SRC/setup.py"
-    grep -q -- '-std=c++20' "$SRC/setup.py" || die "could not patch mmcv's C++ standard flag"
-  fi
-  compile_progress "$SRC" & PROGRESS=$!
-  MMCV_WITH_OPS=1 FORCE_CUDA=$CUDA_OPS MAX_JOBS=${MAX_JOBS:-$(nproc)} \
-    pip_q wheel --no-build-isolation --no-deps --no-cache-dir -w "$BUILD/dist" "$SRC"
-  kill $PROGRESS 2>/dev/null || true
-  mkdir -p "$CACHE/wheels"
-  STAGE=$(mktemp -d "$CACHE/wheels/.staging.XXXXXX")
-  cp "$BUILD"/dist/mmcv-*.whl "$STAGE/"
-  rm -rf "$WHEEL_DIR"
-  mv "$STAGE" "$WHEEL_DIR"  # atomic: a killed build never leaves a half-written cache entry
-  log "cached $(basename "$WHEEL_DIR"/mmcv-*.whl) in $WHEEL_DIR"
-else
-  log "using cached mmcv wheel from $WHEEL_DIR"
-fi
-pip_q install --no-deps --force-reinstall "$WHEEL_DIR"/mmcv-*.whl
+# compiled (or taken from the cache) by the same script as on the GPU machine
+MMCV_WHEEL=$(SPARSEVIT_CACHE=$CACHE FORCE_CUDA=$CUDA_OPS \
+  bash "$ROOT/tools/gpu/build_mmcv.sh" "$VENV/bin/python" | tail -1)
+pip_q install --no-deps --force-reinstall "$MMCV_WHEEL"
 
 # ---------------------------------------------------------------- the rest of the stack
 # the files `pip install -e .[all,tests]` reads, at the stack's versions; mmdet3d and
