@@ -37,6 +37,15 @@ def test_times_configurations_against_mmdet_dense(tool, tmp_path, capsys):
                for row in saved['results'])
 
 
+@pytest.mark.parametrize('dtype', ['fp16', 'bf16'])
+def test_half_precision_runs_mmdet_dense_too_under_autocast(tool, dtype, capsys):
+    result = tool.main(['--size', '32', '32', '--warmup', '0', '--runs', '1', '--dtype', dtype,
+                        '--sparsity', 'uniform-0.5'])
+    assert f'dtype={dtype}' in capsys.readouterr().out
+    assert [row['name'] for row in result['results']] == ['mmdet dense', 'dense', 'uniform-0.5']
+    assert all(row['latency']['mean_ms'] > 0 for row in result['results'])
+
+
 def test_own_dense_path_is_always_timed(tool):
     result = tool.main(['--size', '32', '32', '--warmup', '0', '--runs', '1',
                         '--sparsity', 'uniform-0.5'])

@@ -28,6 +28,7 @@ import json
 import os
 import platform
 import time
+from typing import Callable
 
 import torch
 from mmdet.models.backbones import SwinTransformer
@@ -62,7 +63,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='images per forward (6 for one six-camera sample); with '
                         '--whole-model, test samples per forward')
     parser.add_argument('--device', default='cpu', help="'cpu' or 'cuda[:N]'")
-    parser.add_argument('--dtype', choices=sorted(DTYPES), default='fp32')
+    parser.add_argument('--dtype', choices=sorted(DTYPES), default='fp32',
+                        help='fp16 and bf16 run fp32 weights under torch.autocast')
     parser.add_argument('--threads', type=int, help='torch CPU threads (default: torch default)')
     parser.add_argument('--warmup', type=int, default=3, help='untimed rounds')
     parser.add_argument('--runs', type=int, default=20, help='timed rounds')
@@ -114,15 +116,31 @@ def backbone_kwargs(args: argparse.Namespace) -> dict:
             if k not in ('type', 'sparsity', 'init_cfg', 'pretrained', 'with_cp')}
 
 
-def build_pair(kwargs: dict, device: torch.device, dtype: torch.dtype):
-    """mmdet's dense SwinTransformer and a SparseSwinTransformer with the same weights."""
+def build_pair(kwargs: dict, device: torch.device):
+    """mmdet's dense SwinTransformer and a SparseSwinTransformer with the same fp32 weights."""
     dense = SwinTransformer(**kwargs)
     dense.init_weights()
     sparse = SparseSwinTransformer(**kwargs)
     sparse.load_state_dict(dense.state_dict())
     for model in (dense, sparse):
-        model.to(device=device, dtype=dtype).eval()
+        model.to(device=device).eval()
     return dense, sparse
+
+
+def in_precision(call: Callable[[], object], dtype: str, device: torch.device):
+    """``call`` run at ``dtype``: fp32 as it is; fp16 and bf16 under ``torch.autocast``.
+
+    Autocast, as ``--amp`` trains and as mixed-precision inference runs, rather than
+    casting the weights: mmdet's dense Swin adds its float32 shift mask to the attention
+    and cannot run with half weights.
+    """
+    if dtype == 'fp32':
+        return call
+
+    def run():
+        with torch.autocast(device.type, dtype=DTYPES[dtype]):
+            return call()
+    return run
 
 
 def configurations(args: argparse.Namespace, backbone: SparseSwinTransformer) -> dict:
@@ -156,25 +174,24 @@ def describe(args: argparse.Namespace, device: torch.device, **fields) -> dict:
 
 def backbone_benchmark(args: argparse.Namespace, device: torch.device) -> dict:
     """Backbone configurations against mmdet's dense SwinTransformer on random input."""
-    dtype = DTYPES[args.dtype]
     if args.cuda_graph:
         check_cuda_graph_device(device)
-    dense, sparse = build_pair(backbone_kwargs(args), device, dtype)
+    dense, sparse = build_pair(backbone_kwargs(args), device)
     configs = configurations(args, sparse)
-    image = torch.randn(args.batch, 3, *args.size, device=device, dtype=dtype)
+    image = torch.randn(args.batch, 3, *args.size, device=device)
 
     def run_sparse(config):
         def call():
             sparse.sparsity = config
             return sparse(image)
-        return call
+        return in_precision(call, args.dtype, device)
 
-    calls = {'mmdet dense': lambda: dense(image)}
+    calls = {'mmdet dense': in_precision(lambda: dense(image), args.dtype, device)}
     calls.update({name: run_sparse(config) for name, config in configs.items()})
     if args.compile:
-        calls.update(compiled_calls(sparse, configs, image))
+        calls.update(compiled_calls(sparse, configs, image, args.dtype))
     if args.cuda_graph:
-        calls.update(cuda_graph_calls(sparse, configs, image))
+        calls.update(cuda_graph_calls(sparse, configs, image, args.dtype))
     protocol = describe(args, device, resolution=list(args.size),
                         backbone=args.config or args.arch, compiled=args.compile,
                         cuda_graph=args.cuda_graph)
@@ -207,7 +224,8 @@ def backbone_benchmark(args: argparse.Namespace, device: torch.device) -> dict:
     return dict(protocol=protocol, results=rows)
 
 
-def compiled_calls(backbone: SparseSwinTransformer, configs: dict, image: torch.Tensor) -> dict:
+def compiled_calls(backbone: SparseSwinTransformer, configs: dict, image: torch.Tensor,
+                   dtype: str) -> dict:
     """``'<name> compiled'`` calls of ``backbone`` under torch.compile, each configuration
     compiled once here (with a line of its compile time), before any timing."""
     if len(configs) > MAX_COMPILED_VARIANTS:
@@ -219,7 +237,7 @@ def compiled_calls(backbone: SparseSwinTransformer, configs: dict, image: torch.
         def call():
             backbone.sparsity = config
             return compiled(image)
-        return call
+        return in_precision(call, dtype, image.device)
 
     calls = {f'{name} compiled': run(config) for name, config in configs.items()}
     for name, call in calls.items():
@@ -238,7 +256,8 @@ def check_cuda_graph_device(device: torch.device) -> None:
         raise SystemExit('--cuda-graph needs a CUDA device, and torch.cuda.is_available() is False')
 
 
-def cuda_graph_calls(backbone: SparseSwinTransformer, configs: dict, image: torch.Tensor) -> dict:
+def cuda_graph_calls(backbone: SparseSwinTransformer, configs: dict, image: torch.Tensor,
+                     dtype: str) -> dict:
     """``'<name> cuda graph'`` calls replaying one CUDA graph of ``backbone`` per configuration,
     each captured here (with a line of its capture time), before any timing."""
     graphed = CudaGraphBackbone(backbone, max_graphs=len(configs))
@@ -247,7 +266,7 @@ def cuda_graph_calls(backbone: SparseSwinTransformer, configs: dict, image: torc
         def call():
             backbone.sparsity = config
             return graphed(image)
-        return call
+        return in_precision(call, dtype, image.device)
 
     calls = {f'{name} cuda graph': run(config) for name, config in configs.items()}
     for name, call in calls.items():
@@ -302,11 +321,8 @@ def whole_model_benchmark(args: argparse.Namespace, device: torch.device) -> dic
     def with_config(config, run):
         def call():
             set_sparsity(model, config)
-            if args.dtype == 'fp32':
-                return run()
-            with torch.autocast(device.type, dtype=DTYPES[args.dtype]):
-                return run()
-        return call
+            return run()
+        return in_precision(call, args.dtype, device)
 
     calls = {}
     for name, config in configs.items():
