@@ -31,7 +31,11 @@ def finetune_config_text(base: str, checkpoint: str, backbone_key: str, sparsity
 def write_outputs(result: SearchResult, space: SearchSpace, work_dir: Path, band, metric_key: str,
                   latency_protocol: dict, checkpoint: str, config_path: str, cfg: Config,
                   finetune_base: Optional[str]) -> dict[str, Path]:
-    """best.json, pareto.json, a fine-tune config, and search.png; each written atomically."""
+    """best.json, pareto.json, a fine-tune config, and search.png; each written atomically.
+
+    ``latency_protocol`` is recorded in best.json; when it names a latency ``table``,
+    search.png's latency axis names it too.
+    """
     best = result.best
     sparsity = space.to_sparsity(best.point)
     front = pareto_front(result.candidates)
@@ -50,7 +54,11 @@ def write_outputs(result: SearchResult, space: SearchSpace, work_dir: Path, band
                    proposals=result.proposals, checkpoint=checkpoint, config=config_path),
               files['best.json'])
     dump_json([describe(c) for c in front], files['pareto.json'])
-    plot_search(result.candidates, front, best, band, metric_key, files['search.png'])
+    table = latency_protocol.get('table')  # latencies predicted from a latency table
+    plot_search(result.candidates, front, best, band, metric_key, files['search.png'],
+                latency_label='backbone latency (ms)' + (
+                    f', predicted from {Path(table).name} ({latency_protocol["runtime"]}, '
+                    f'{latency_protocol["device_name"]})' if table else ''))
     backbone_key = 'img_backbone' if 'img_backbone' in cfg.model else 'backbone'
     note = (f'searched by tools/search.py on {datetime.now():%Y-%m-%d}: {metric_key} '
             f'{best.metric:.4g} at {best.latency_ms:.2f} ms backbone latency')
