@@ -1,6 +1,7 @@
 """tools/analysis/latency_table.py: measure and check a tiny table on each runtime, and search
 with it (no timing assertions: the accuracy targets live in benchmarks/latency_tables.md)."""
 import json
+import math
 
 import pytest
 
@@ -13,7 +14,7 @@ from .test_search import FAST, WIDE, saa  # noqa: F401  (the module-scoped SAA m
 TINY_CONFIG = ("model = dict(backbone=dict(type='SparseSwinTransformer', embed_dims=24, "
                "depths=(2, 2, 4, 2), num_heads=(1, 2, 4, 8), window_size=4, "
                "drop_path_rate=0.0, init_cfg=None))\n")
-QUICK = ['--shape', '64', '64', '--batch', '2', '--threads', '1', '--warmup', '0', '--runs', '1']
+QUICK = ['--shape', '64', '64', '--batch', '2', '--threads', '1', '--warmup', '1', '--runs', '1']
 
 
 def measure(tmp_path, runtime: str) -> LatencyTable:
@@ -46,10 +47,11 @@ def check_runtime(tmp_path, runtime: str, capfd) -> None:
     assert 'measuring 13 configurations on' in progress and 'measured in' in progress
 
     result = tool('analysis/latency_table').main(['--check', table.source, '--configs', '3',
-                                                  '--warmup', '0', '--runs', '1'])
+                                                  '--warmup', '1', '--runs', '1'])
     names = [row['name'] for row in result['rows']]
     assert names == ['dense', 'random-0', 'random-1', 'random-2', 'uniform-0.5']
-    assert all(row['predicted_ms'] > 0 and row['measured_ms'] > 0 for row in result['rows'])
+    assert all(row['measured_ms'] > 0 and math.isfinite(row['scaled_error'])
+               for row in result['rows'])  # no timing assertion: the figures are noise here
     assert set(result['scaled']) == {'median_abs', 'max_abs', 'mean'}
     assert 'median |error|' in capfd.readouterr().out
 

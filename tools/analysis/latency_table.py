@@ -17,6 +17,7 @@ the authors' three and uniform ones, predicted vs measured::
 import argparse
 import json
 import os.path as osp
+import sys
 
 import torch
 
@@ -28,6 +29,7 @@ from sparsevit.latency_tables.runtimes import RUNTIMES
 from sparsevit.presets import SWIN_ARCHS
 from sparsevit.search_space import DEFAULT_CHOICES
 from sparsevit.utils import ProgressLine, run_tool, write_report
+
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
@@ -83,7 +85,7 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    line = ProgressLine()
+    line = ProgressLine(sys.stderr)
     if args.check is not None:
         table = LatencyTable.load(args.check)
         result = check_table(table, args.configs, args.seed, args.warmup, args.runs,

@@ -22,10 +22,10 @@ is timed in groups; every group times the dense backbone too and is scaled to
 the mean dense latency of all groups, so drift between groups cancels.
 """
 import datetime
+import json
 import random
 import statistics
 import time
-import json
 from typing import Callable, Mapping, Optional, Sequence, Union
 
 import torch

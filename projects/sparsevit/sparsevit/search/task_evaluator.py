@@ -48,6 +48,7 @@ class TaskEvaluator:
     on the deployment target) and times nothing; the table must have been
     measured for this backbone and the protocol's input shape and batch.
     """
+    latency_table: Optional[TableLatency] = None
 
     def __init__(self, cfg: Config, checkpoint: str, metric_key: str,
                  val_size: Optional[int] = None, protocol: LatencyProtocol = LatencyProtocol(),
