@@ -67,8 +67,22 @@ def test_measure_and_check_a_tiny_table_with_onnxruntime(tmp_path, capfd):
 
 
 @pytest.mark.slow
-def test_measure_and_check_a_tiny_table_with_torch_compile(tmp_path, capfd):
-    check_runtime(tmp_path, 'compile', capfd)
+def test_measure_and_check_a_two_stage_table_with_torch_compile(tmp_path):
+    """One graph per configuration: two stages keep the compiles few (7, then 3)."""
+    config = tmp_path / 'two_stages.py'
+    config.write_text(TINY_CONFIG.replace('depths=(2, 2, 4, 2), num_heads=(1, 2, 4, 8)',
+                                          'depths=(2, 2), num_heads=(1, 2), strides=(4, 2), '
+                                          'out_indices=(0, 1)'))
+    out = tmp_path / 'compile.json'
+    latency_table = tool('analysis/latency_table')
+    latency_table.main([str(config), '--runtime', 'compile', *QUICK, '--choices', '0', '0.5',
+                        '--out', str(out)])
+    table = LatencyTable.load(out)
+    assert table.protocol['runtime'] == 'compile' and table.protocol['configurations'] == 7
+    assert table.predict([0.5, 0.0]) == pytest.approx(table.data['measured_ms']['stage0 0.5'])
+    result = latency_table.main(['--check', str(out), '--configs', '1', '--warmup', '1',
+                                 '--runs', '1'])
+    assert [row['name'] for row in result['rows']] == ['dense', 'random-0', 'uniform-0.5']
 
 
 def test_check_configurations_are_random_authors_and_uniform():
