@@ -9,6 +9,11 @@ candidate whose measured backbone latency is outside the band is never
 evaluated. Every candidate is appended to WORK_DIR/search_log.jsonl; running
 the same command again resumes a killed search. Outputs in WORK_DIR:
 best.json, pareto.json, search.png and finetune_<config>.py.
+
+With --latency-table TABLE.json (measured on the deployment target by
+tools/analysis/latency_table.py) every latency is predicted from the table:
+nothing is timed here, and the table must match the model's backbone, the
+--latency-shape, the --latency-batch and the --choices.
 """
 import argparse
 import os.path as osp
@@ -18,6 +23,7 @@ import sparsevit  # noqa: F401  registers the plugin, allows loading mmengine ch
 from sparsevit.analysis import LatencyProtocol
 from sparsevit.datasets import check_dataset_files
 from sparsevit.fileio import undo_new_entries_on_error
+from sparsevit.latency_tables import LatencyTableError, TableLatency
 from sparsevit.search import (EvolutionSettings, NoFeasibleConfiguration, SearchRequest,
                               TaskEvaluator, search_sparsity)
 from sparsevit.search.errors import (LatencyBandError, MetricNotFound, NotSAACheckpoint,
@@ -73,6 +79,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     lat.add_argument('--latency-warmup', type=int, default=2)
     lat.add_argument('--latency-runs', type=int, default=10)
     lat.add_argument('--threads', type=int, help='torch CPU threads')
+    lat.add_argument('--latency-table', metavar='TABLE.json',
+                     help='predict latencies from this table (measured on the deployment '
+                     'target by tools/analysis/latency_table.py) instead of timing them here')
     parser.add_argument('--finetune-base', help='base of the written fine-tune config (default: '
                         'CONFIG without its SparsityAdaptationHook)')
     parser.add_argument('--allow-non-saa', action='store_true',
@@ -82,7 +91,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     if args.latency_min > args.latency_max:
         parser.error(f'--latency-min {args.latency_min} ms is above --latency-max '
                      f'{args.latency_max} ms')
-    for path in (args.config, args.checkpoint, args.finetune_base):
+    for path in (args.config, args.checkpoint, args.finetune_base, args.latency_table):
         if path is not None and not osp.isfile(path):
             parser.error(f'{path} does not exist')
     return args
@@ -119,12 +128,13 @@ def main(argv=None) -> dict:
     # a search refused before it starts (band, checkpoint, metric) leaves the work dir as it was
     with undo_new_entries_on_error(work_dir, keep=lambda: log.exists() and
                                    log.stat().st_size != size):
+        table = TableLatency(args.latency_table) if args.latency_table else None
         task = TaskEvaluator(cfg, args.checkpoint, metric_key(args, cfg), args.val_size,
-                             protocol, require_saa=not args.allow_non_saa)
+                             protocol, require_saa=not args.allow_non_saa, latency_table=table)
         check_dataset_files(task.dataloader.dataset)
         outcome = search_sparsity(task, request, work_dir)
     return {name: str(path) for name, path in outcome.files.items()}
 
 
 if __name__ == '__main__':
-    run_tool(main, (SearchInputError, ), HINTS)
+    run_tool(main, (SearchInputError, LatencyTableError), HINTS)

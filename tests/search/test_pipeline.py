@@ -22,6 +22,7 @@ class PipelineTask(FakeTask):
         super().__init__(fail_after)
         self.checkpoint, self.metric_key, self.val_size = str(checkpoint), 'coco/bbox_mAP', None
         self.protocol = LatencyProtocol('cpu', 1, 64, 64, 'fp32', 0, 1)
+        self.latency_source = self.protocol
         self.cfg = Config(dict(model=dict(backbone=dict(type='SparseSwinTransformer')),
                                custom_hooks=[dict(type='SparsityAdaptationHook')]))
         logger = MMLogger.get_instance(f'pipeline-{log_file}', log_file=str(log_file))

@@ -69,7 +69,11 @@ def write_outputs(result: SearchResult, space: SearchSpace, work_dir: Path,
                    proposals=result.proposals, checkpoint=c.checkpoint, config=c.config),
               files['best.json'])
     dump_json([describe(cand) for cand in front], files['pareto.json'])
-    plot_search(result.candidates, front, best, c.band, c.metric_key, files['search.png'])
+    table = c.latency_protocol.get('table')  # latencies predicted from a latency table
+    plot_search(result.candidates, front, best, c.band, c.metric_key, files['search.png'],
+                latency_label='backbone latency (ms)' + (
+                    f', predicted from {Path(table).name} ({c.latency_protocol["runtime"]}, '
+                    f'{c.latency_protocol["device_name"]})' if table else ''))
     backbone_key = 'img_backbone' if 'img_backbone' in c.cfg.model else 'backbone'
     note = (f'searched by tools/search.py on {datetime.now():%Y-%m-%d}: {c.metric_key} '
             f'{best.metric:.4g} at {best.latency_ms:.2f} ms backbone latency')

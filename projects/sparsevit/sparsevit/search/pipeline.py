@@ -77,7 +77,7 @@ def log_settings(request: SearchRequest, task: TaskEvaluator, space: SearchSpace
     return dict(config=osp.abspath(request.config), checkpoint=osp.abspath(task.checkpoint),
                 checkpoint_sha256=file_sha256(task.checkpoint), band=list(request.band),
                 metric=task.metric_key, val_size=task.val_size, choices=list(space.choices),
-                grouping=space.grouping, latency=task.protocol.to_dict(),
+                grouping=space.grouping, latency=task.latency_source.to_dict(),
                 **asdict(request.evolution))
 
 
@@ -128,7 +128,7 @@ def search_sparsity(task: TaskEvaluator, request: SearchRequest,
         logger.info(f'searching {len(space.genes)} genes {[g.name for g in space.genes]} x '
                     f'choices {list(space.choices)} ({space.num_configurations()} '
                     f'configurations), band {band[0]:g}-{band[1]:g} ms, latency on '
-                    f'{task.protocol.describe()}, fitness {task.metric_key}'
+                    f'{task.latency_source.describe()}, fitness {task.metric_key}'
                     + (f'; resuming {len(log.completed)} candidates of {log.path}'
                        if log.completed else ''))
     progress = SearchProgress(logger, task.metric_key, lambda: len(log.metrics)) if main else \
@@ -143,9 +143,9 @@ def search_sparsity(task: TaskEvaluator, request: SearchRequest,
         return outcome
     outcome.best = space.to_sparsity(result.best.point)
     outcome.files = write_outputs(result, space, work_dir, SearchContext(
-        request.config, task.cfg, task.checkpoint, task.metric_key, band, task.protocol.to_dict(),
-        request.finetune_base))
+        request.config, task.cfg, task.checkpoint, task.metric_key, band,
+        task.latency_source.to_dict(), request.finetune_base))
     logger.info(f'best: {outcome.best}  {task.metric_key} {result.best.metric:.4f}  latency '
-                f'{result.best.latency_ms:.2f} ms ({task.protocol.describe()}); outputs: '
+                f'{result.best.latency_ms:.2f} ms ({task.latency_source.describe()}); outputs: '
                 + ', '.join(str(path) for path in outcome.files.values()))
     return outcome

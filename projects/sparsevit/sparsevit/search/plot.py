@@ -11,8 +11,10 @@ from .evolution import Candidate, best_so_far
 
 def plot_search(candidates: Sequence[Candidate], front: Sequence[Candidate], best: Candidate,
                 band: tuple[float, float], metric_key: str, out_file: Path,
-                title: str = 'SparseViT layerwise sparsity search') -> None:
-    """Scatter latency vs metric of the evaluated candidates; rug of the rejected latencies."""
+                title: str = 'SparseViT layerwise sparsity search',
+                latency_label: str = 'backbone latency (ms)') -> None:
+    """Scatter latency vs metric of the evaluated candidates; rug of the rejected latencies;
+    ``latency_label`` names the latency axis (and where the latencies came from)."""
     feasible = [c for c in candidates if c.feasible]
     rejected = [c.latency_ms for c in candidates if not c.feasible]
     fig = Figure(figsize=(7, 4.5), dpi=120)
@@ -32,7 +34,7 @@ def plot_search(candidates: Sequence[Candidate], front: Sequence[Candidate], bes
     latencies = [c.latency_ms for c in candidates]
     margin = 0.05 * (max(latencies) - min(latencies)) or 0.5
     ax.set_xlim(min(latencies) - margin, max(latencies) + margin)  # the data, not a wide band
-    ax.set_xlabel('backbone latency (ms)')
+    ax.set_xlabel(latency_label)
     ax.set_ylabel(metric_key)
     ax.set_title(title)
     ax.grid(alpha=0.3)

@@ -15,6 +15,7 @@ from mmengine.runner import Runner, load_checkpoint
 
 from ..analysis.latency import BackboneTimer, LatencyProtocol
 from ..checkpoint_loading import clear_checkpoint_errors
+from ..latency_tables import TableLatency, architecture_of
 from ..model_sparsity import get_search_space, set_sparsity, sparse_backbones
 from ..search_space import SearchSpace
 from .errors import CheckpointMismatch, MetricNotFound, NotSAACheckpoint
@@ -46,11 +47,17 @@ class TaskEvaluator:
     the dense backbone and returns its fraction of the dense latency times that
     figure: on a machine whose speed drifts during a search (a shared CPU), the
     latencies then keep the meaning of a band set at its start.
+
+    With ``latency_table`` set, :meth:`latency` predicts from that table (measured
+    on the deployment target) and times nothing; the table must have been
+    measured for this backbone and the protocol's input shape and batch.
     """
+    latency_table: Optional[TableLatency] = None
 
     def __init__(self, cfg: Config, checkpoint: str, metric_key: str,
                  val_size: Optional[int] = None, protocol: Optional[LatencyProtocol] = None,
-                 require_saa: bool = True, dense_reference_ms: Optional[float] = None):
+                 require_saa: bool = True, dense_reference_ms: Optional[float] = None,
+                 latency_table: Optional[TableLatency] = None):
         cfg = cfg.copy()
         cfg.load_from = None
         cfg.custom_hooks = [h for h in cfg.get('custom_hooks', [])
@@ -76,9 +83,23 @@ class TaskEvaluator:
         self.protocol = protocol or LatencyProtocol()  # its device resolved now, not at import
         self.dense_reference_ms = dense_reference_ms
         self._timer: Optional[BackboneTimer] = None
+        self.latency_table = latency_table
+        if latency_table is not None:
+            latency_table.table.check_compatible(
+                architecture_of(sparse_backbones(self.model)[0]),
+                (self.protocol.height, self.protocol.width), self.protocol.batch)
+
+    @property
+    def latency_source(self):
+        """What the latencies come from (the live protocol or the table): its ``describe()``
+        and ``to_dict()`` name it in the search's log and outputs."""
+        return self.protocol if self.latency_table is None else self.latency_table
 
     def search_space(self, choices: Sequence[float], grouping: str) -> SearchSpace:
-        return get_search_space(self.model, choices, grouping)
+        space = get_search_space(self.model, choices, grouping)
+        if self.latency_table is not None:
+            self.latency_table.table.check_compatible(choices=space.choices)
+        return space
 
     @torch.no_grad()
     def metrics(self, sparsity) -> dict:
@@ -123,7 +144,10 @@ class TaskEvaluator:
 
     def latency(self, sparsity) -> float:
         """Backbone latency (ms) under ``sparsity``; relative to the dense backbone timed beside
-        it where ``dense_reference_ms`` is set (see the class docstring)."""
+        it where ``dense_reference_ms`` is set; predicted where ``latency_table`` is (see the
+        class docstring)."""
+        if self.latency_table is not None:
+            return self.latency_table.latency(sparsity)
         if self.dense_reference_ms is None:
             return self.latencies({'candidate': sparsity})['candidate']
         ms = self.latencies({'candidate': sparsity, 'dense': None})

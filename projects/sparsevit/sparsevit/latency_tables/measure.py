@@ -1,0 +1,257 @@
+"""Measuring a latency table on a runtime, and checking its predictions there.
+
+The design: whole-backbone timings, round-robin, of configurations that change
+one stage at a time, all others dense. Per stage ``s`` of depth ``d`` with ``W``
+windows it times
+
+- ``skip``: every block of ``s`` keeping no window (ratio ``1 - 0.5 / W``), so the
+  blocks are skipped but the stage still scores its windows;
+- ``split``: the first ``h`` blocks dense, the rest skipped (``h`` = the largest
+  even number <= d / 2, at least 1, so the dense part has as many shifted as
+  regular blocks where it can);
+- one configuration per nonzero choice ``c``: every block of ``s`` at ``c``;
+
+plus the dense backbone: ``1 + stages x (choices + 1)`` configurations (41 for
+Swin-T and the nine default choices). The table's entries follow by differences:
+``block_ms[s][c] = (T(c) - T(skip)) / d``, ``block_ms[s][0] = (T(split) - T(skip)) / h``,
+``scoring_ms[s] = T(skip) - T(dense) + d * block_ms[s][0]`` and ``fixed_ms = T(dense) -
+sum of the dense blocks``, so the table reproduces every configuration it timed.
+
+A runtime that prepares few configurations at once (compiled or exported graphs)
+is timed in groups; every group times the dense backbone too and is scaled to
+the mean dense latency of all groups, so drift between groups cancels.
+"""
+import datetime
+import json
+import random
+import statistics
+import time
+from typing import Callable, Mapping, Optional, Sequence, Union
+
+import torch
+from mmengine.config import Config
+
+from ..analysis.latency import LatencyProtocol, measure_interleaved
+from ..models.backbones import SparseSwinTransformer
+from ..presets import REFERENCE_CONFIGS, SWIN_ARCHS, uniform
+from ..search_space import SearchSpace
+from ..sparsity import BlockRatios, SparsityError, kept_windows, normalize_sparsity
+from .runtimes import LatencyRuntime, build_runtime, device_name
+from .table import (FORMAT, FORMAT_VERSION, LatencyTable, LatencyTableError, architecture_of,
+                    geometry_fingerprint, ratio_key, relative_error, stage_geometry)
+
+Report = Callable[[str], None]
+CHECK_UNIFORM = (0.3, 0.5, 0.6, 0.8)
+# backbone arguments that change weights or training, not the computation at inference
+NOT_ARCHITECTURE = ('type', 'sparsity', 'init_cfg', 'pretrained', 'with_cp', 'convert_weights',
+                    'frozen_stages')
+
+
+def backbone_kwargs(config: Union[str, Config]) -> dict:
+    """Constructor arguments of the Swin backbone of a task config (a path or a Config), or of
+    a named architecture (``swin-t``, ``swin-s``, ``swin-b``), as plain JSON data."""
+    if isinstance(config, str) and config in SWIN_ARCHS:
+        return json.loads(json.dumps(SWIN_ARCHS[config]))
+    model = (Config.fromfile(config) if isinstance(config, str) else config).model
+    backbone = model.get('img_backbone', model.get('backbone'))
+    if backbone is None or 'Swin' not in str(backbone.get('type')):
+        name = config if isinstance(config, str) else 'the config'
+        raise LatencyTableError(f'{name}: the model has no Swin backbone (found {backbone})')
+    kwargs = {k: v for k, v in backbone.to_dict().items() if k not in NOT_ARCHITECTURE}
+    return json.loads(json.dumps(kwargs))  # tuples as lists: what the table file holds
+
+
+def build_backbone(kwargs: dict, seed: int = 0) -> SparseSwinTransformer:
+    """A randomly initialized backbone of the architecture ``kwargs`` (weights do not
+    change latency)."""
+    torch.manual_seed(seed)
+    return SparseSwinTransformer(**kwargs).eval()
+
+
+def _split_blocks(depth: int) -> int:
+    return max(1, 2 * (depth // 4))
+
+
+def measurement_plan(depths: Sequence[int], windows: Sequence[int],
+                     choices: Sequence[float]) -> dict[str, BlockRatios]:
+    """The configurations a table times (see the module docstring), by name."""
+    dense = tuple((0.0, ) * d for d in depths)
+    plan = {'dense': dense}
+    for s, (depth, count) in enumerate(zip(depths, windows)):
+        def at(ratios: tuple) -> BlockRatios:
+            return tuple(ratios if t == s else dense[t] for t in range(len(depths)))
+        skip = 1.0 - 0.5 / count
+        plan[f'stage{s} skip'] = at((skip, ) * depth)
+        if depth > 1:
+            h = _split_blocks(depth)
+            plan[f'stage{s} split'] = at((0.0, ) * h + (skip, ) * (depth - h))
+        for c in choices:
+            if c > 0:
+                plan[f'stage{s} {ratio_key(c)}'] = at((float(c), ) * depth)
+    return plan
+
+
+def solve_table(times: Mapping[str, float], depths: Sequence[int],
+                choices: Sequence[float]) -> tuple[float, list[dict]]:
+    """``fixed_ms`` and, per stage, ``scoring_ms`` and ``block_ms`` from the plan's times.
+
+    A stage of one block cannot tell its scoring from its dense block; its
+    scoring is folded into its pruned blocks (``scoring_ms`` 0), which predicts
+    the same.
+    """
+    dense = times['dense']
+    stages, dense_blocks = [], 0.0
+    for s, depth in enumerate(depths):
+        skipped = times[f'stage{s} skip']
+        if depth > 1:
+            block0 = (times[f'stage{s} split'] - skipped) / _split_blocks(depth)
+            scoring = skipped - dense + depth * block0
+        else:
+            block0, scoring = dense - skipped, 0.0
+        blocks = {0.0: block0}
+        blocks.update({float(c): (times[f'stage{s} {ratio_key(c)}'] - skipped) / depth
+                       for c in choices if c > 0})
+        stages.append(dict(scoring_ms=scoring, block_ms=blocks))
+        dense_blocks += depth * block0
+    return dense - dense_blocks, stages
+
+
+def _groups(names: list[str], size: Optional[int]) -> list[list[str]]:
+    """The plan in groups of at most ``size`` configurations, each with the dense one."""
+    others = [n for n in names if n != 'dense']
+    if size is None or size >= len(names):
+        return [['dense', *others]]
+    step = max(1, size - 1)
+    return [['dense', *others[i:i + step]] for i in range(0, len(others), step)]
+
+
+def time_configurations(runtime: LatencyRuntime, configs: Mapping[str, BlockRatios],
+                        warmup: int, runs: int, group_size: Optional[int],
+                        report: Report) -> dict[str, float]:
+    """Latency (ms, mean of the middle half) of every configuration, round-robin per group,
+    each group scaled to the mean dense latency of all groups."""
+    groups = _groups(list(configs), group_size)
+    raw = []
+    for g, names in enumerate(groups):
+        prefix = f'group {g + 1}/{len(groups)}: ' if len(groups) > 1 else ''
+        with runtime.calls({n: configs[n] for n in names}, lambda t: report(prefix + t)) as calls:
+            results = measure_interleaved(
+                calls, runtime.device, warmup, runs,
+                lambda done, total: report(f'{prefix}round {done}/{total} of '
+                                           f'{len(calls)} configurations'))
+        raw.append({name: r.mean_ms for name, r in results.items()})
+    dense = statistics.fmean(group['dense'] for group in raw)
+    times = {'dense': dense}
+    for group in raw:
+        times.update({n: ms * dense / group['dense'] for n, ms in group.items() if n != 'dense'})
+    return times
+
+
+def measure_table(backbone_kwargs: dict, runtime_name: str, protocol: LatencyProtocol,
+                  threads: int, choices: Sequence[float], source: str,
+                  report: Report = print) -> LatencyTable:
+    """Measure the latency table of the architecture ``backbone_kwargs`` on a runtime.
+
+    Args:
+        protocol: device, batch, input size, dtype, warm-up and timed rounds.
+        threads: the CPU threads of the runtime (recorded).
+        choices: the ratios the table serves (0 is always measured).
+        source: the config (or architecture name) the backbone came from (recorded).
+        report: receives progress lines.
+    """
+    start = time.monotonic()
+    choices = sorted({0.0, *(float(c) for c in choices)})
+    backbone = build_backbone(backbone_kwargs)
+    architecture = architecture_of(backbone)
+    geometry = stage_geometry(architecture, protocol.height, protocol.width)
+    runtime = build_runtime(runtime_name, backbone, protocol, threads)
+    plan = measurement_plan(backbone.depths, [g['windows'] for g in geometry], choices)
+    report(f'measuring {len(plan)} configurations on {runtime.version()}, '
+           f'{device_name(runtime.device)}, {threads} threads, {protocol.describe()}')
+    times = time_configurations(runtime, plan, protocol.warmup, protocol.runs,
+                                runtime.group_size, report)
+    fixed, solved = solve_table(times, backbone.depths, choices)
+    stages = []
+    for geo, entry in zip(geometry, solved):
+        stages.append(dict(
+            depth=geo['depth'], tokens=geo['tokens'], windows=geo['windows'],
+            scoring_ms=entry['scoring_ms'],
+            block_ms={ratio_key(c): ms for c, ms in entry['block_ms'].items()},
+            kept_windows={ratio_key(c): kept_windows(geo['windows'], c) for c in choices}))
+    groups = len(_groups(list(plan), runtime.group_size))
+    data = dict(
+        format=FORMAT, format_version=FORMAT_VERSION,
+        protocol=dict(
+            runtime=runtime_name, runtime_version=runtime.version(), device=protocol.device,
+            device_name=device_name(runtime.device), threads=threads, dtype=protocol.dtype,
+            batch=protocol.batch, shape=[protocol.height, protocol.width],
+            warmup=protocol.warmup, runs=protocol.runs,
+            statistic='mean of the middle half (ms)', configurations=len(plan),
+            design=f'{len(plan)} whole-backbone configurations timed round-robin in '
+                   f'{groups} group(s), each with the dense backbone; parts by differences',
+            date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
+            measure_seconds=round(time.monotonic() - start, 1)),
+        backbone=dict(source=source, kwargs=backbone_kwargs, architecture=architecture,
+                      fingerprint=geometry_fingerprint(architecture, protocol.height,
+                                                       protocol.width, protocol.batch)),
+        choices=choices, dense_ms=times['dense'], fixed_ms=fixed, stages=stages,
+        measured_ms=times)
+    return LatencyTable(data, 'the measured table')
+
+
+def check_configurations(table: LatencyTable, count: int,
+                         seed: int = 0) -> dict[str, BlockRatios]:
+    """Dense, ``count`` random points of the pair space, the authors' three and uniform
+    0.3/0.5/0.6/0.8; those the table's architecture or choices cannot take are left out."""
+    depths = table.depths
+    space = SearchSpace(depths, table.choices, 'pair')
+    rng = random.Random(seed)
+    specs = {'dense': uniform(0.0, len(depths))}
+    specs.update({f'random-{i}': space.to_sparsity(space.sample(rng)) for i in range(count)})
+    specs.update(REFERENCE_CONFIGS)
+    specs.update({f'uniform-{r:g}': uniform(r, len(depths)) for r in CHECK_UNIFORM})
+    configs = {}
+    for name, spec in specs.items():
+        try:
+            ratios = normalize_sparsity(spec, depths)
+            table.check_compatible(choices=sorted({r for stage in ratios for r in stage}))
+        except (SparsityError, ValueError):
+            continue  # the authors' configurations need Swin-T's depths; ratios not measured
+        configs[name] = ratios
+    return configs
+
+
+def check_table(table: LatencyTable, count: int, seed: int, warmup: int, runs: int,
+                threads: Optional[int] = None, report: Report = print) -> dict:
+    """Time the check configurations on the table's runtime in one round-robin run and
+    compare with the predictions, raw and scaled by the dense ratio."""
+    p = table.protocol
+    protocol = LatencyProtocol(p['device'], p['batch'], *p['shape'], p['dtype'], warmup, runs)
+    threads = threads or p['threads']
+    torch.set_num_threads(threads)
+    runtime = build_runtime(p['runtime'], build_backbone(table.data['backbone']['kwargs']),
+                            protocol, threads)
+    configs = check_configurations(table, count, seed)
+    report(f'checking {table.source} on {len(configs)} configurations, one round-robin run on '
+           f'{runtime.version()}, {device_name(runtime.device)}, {threads} threads')
+    times = time_configurations(runtime, configs, warmup, runs, None, report)
+    scale = table.dense_ms / times['dense']
+    rows = []
+    for name, ratios in configs.items():
+        predicted = table.predict(ratios)
+        rows.append(dict(name=name, sparsity=[list(stage) for stage in ratios],
+                         predicted_ms=predicted, measured_ms=times[name],
+                         error=relative_error(predicted, times[name]),
+                         scaled_error=relative_error(predicted, times[name] * scale)))
+    checked = [row for row in rows if row['name'] != 'dense']
+
+    def stats(key: str) -> dict:
+        errors = [abs(row[key]) for row in checked]
+        return dict(median_abs=statistics.median(errors), max_abs=max(errors),
+                    mean=statistics.fmean(row[key] for row in checked))
+
+    return dict(table=table.source, table_protocol=p, runtime_version=runtime.version(),
+                device_name=device_name(runtime.device), threads=threads, warmup=warmup,
+                runs=runs, seed=seed, dense_ratio=times['dense'] / table.dense_ms,
+                date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
+                rows=rows, raw=stats('error'), scaled=stats('scaled_error'))

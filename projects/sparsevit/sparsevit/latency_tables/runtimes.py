@@ -1,0 +1,202 @@
+"""The runtimes a latency table is measured on: each turns configurations into timed calls.
+
+A runtime prepares the backbone for a set of configurations at once (one
+graph per configuration where it compiles or exports) and hands out one call
+per configuration, which the measurement times round-robin. A further runtime
+(TensorRT, a remote device) is one more :class:`LatencyRuntime` subclass
+registered with :func:`register_runtime`; nothing else changes.
+"""
+import os
+import platform
+import shutil
+import tempfile
+import time
+from abc import ABC, abstractmethod
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, ClassVar, Iterator, Mapping, Optional
+
+import torch
+
+from ..analysis.latency import DTYPES, LatencyProtocol
+from ..deployment import DeploymentError, OnnxBackbone, compile_backbone, export_onnx
+from ..deployment.compiled import MAX_COMPILED_VARIANTS
+from ..models.backbones import SparseSwinTransformer
+from ..sparsity import BlockRatios
+
+Calls = dict[str, Callable[[], object]]
+Progress = Callable[[str], None]
+
+
+def device_name(device: torch.device) -> str:
+    """The GPU's name, or the processor model and core count as Linux reports them."""
+    if device.type == 'cuda':
+        return torch.cuda.get_device_name(device)
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    return f'{line.split(":", 1)[1].strip()}, {os.cpu_count()} cores'
+    except OSError:
+        pass
+    return f'{platform.processor() or platform.machine()}, {os.cpu_count()} cores'
+
+
+class LatencyRuntime(ABC):
+    """How the backbone runs on the target: PyTorch eager, a compiled graph, an exported one.
+
+    Args:
+        backbone: the backbone with the weights to run; a runtime may cast or move it.
+        protocol: device, batch, input size and dtype (its warm-up and runs are the
+            measurement's business).
+        threads: CPU threads the runtime computes with.
+    """
+    name: ClassVar[str]
+    # configurations prepared at once while a table is measured (None: all of them)
+    group_size: ClassVar[Optional[int]] = None
+
+    def __init__(self, backbone: SparseSwinTransformer, protocol: LatencyProtocol,
+                 threads: int):
+        self.backbone, self.protocol, self.threads = backbone, protocol, threads
+        self.device = torch.device(protocol.device)
+
+    @abstractmethod
+    def version(self) -> str:
+        """The runtime's name and version, e.g. ``torch 2.4.1``."""
+
+    @contextmanager
+    @abstractmethod
+    def calls(self, configs: Mapping[str, BlockRatios],
+              progress: Progress = lambda text: None) -> Iterator[Calls]:
+        """One call per named configuration (per-block ratios), valid inside the context;
+        everything it compiled or exported is released on exit."""
+
+
+RUNTIMES: dict[str, type] = {}
+
+
+def register_runtime(cls: type) -> type:
+    """Make a :class:`LatencyRuntime` subclass available under its ``name``."""
+    RUNTIMES[cls.name] = cls
+    return cls
+
+
+def build_runtime(name: str, backbone: SparseSwinTransformer, protocol: LatencyProtocol,
+                  threads: int) -> LatencyRuntime:
+    """The registered runtime ``name``; a :class:`DeploymentError` names the known ones."""
+    if name not in RUNTIMES:
+        raise DeploymentError(f'unknown runtime {name!r}; known: {", ".join(sorted(RUNTIMES))}')
+    return RUNTIMES[name](backbone, protocol, threads)
+
+
+class _TorchRuntime(LatencyRuntime):
+    """The backbone as a PyTorch module on the protocol's device and dtype."""
+
+    def __init__(self, backbone: SparseSwinTransformer, protocol: LatencyProtocol,
+                 threads: int):
+        super().__init__(backbone, protocol, threads)
+        dtype = DTYPES[protocol.dtype]
+        self.backbone = backbone.to(device=self.device, dtype=dtype).eval()
+        self.images = torch.randn(protocol.batch, backbone.in_channels, protocol.height,
+                                  protocol.width, device=self.device, dtype=dtype)
+
+    def version(self) -> str:
+        return f'torch {torch.__version__}'
+
+
+@register_runtime
+class PyTorchEager(_TorchRuntime):
+    """PyTorch eager mode: the backbone's forward at each configuration."""
+    name = 'pytorch'
+
+    @contextmanager
+    def calls(self, configs: Mapping[str, BlockRatios],
+              progress: Progress = lambda text: None) -> Iterator[Calls]:
+        def call(ratios: BlockRatios) -> Callable[[], object]:
+            return lambda: self.backbone.forward_at(self.images, ratios)
+        yield {name: call(ratios) for name, ratios in configs.items()}
+
+
+def _dynamo_limit_name() -> str:
+    config = torch._dynamo.config
+    return 'recompile_limit' if hasattr(config, 'recompile_limit') else 'cache_size_limit'
+
+
+@register_runtime
+class TorchCompile(_TorchRuntime):
+    """torch.compile: one graph per configuration, compiled before the timing starts."""
+    name = 'compile'
+    group_size = MAX_COMPILED_VARIANTS  # torch.compile's default number of graphs per forward
+
+    @contextmanager
+    def calls(self, configs: Mapping[str, BlockRatios],
+              progress: Progress = lambda text: None) -> Iterator[Calls]:
+        import torch._dynamo
+        limit = _dynamo_limit_name()
+        previous = getattr(torch._dynamo.config, limit)
+        torch._dynamo.reset()
+        setattr(torch._dynamo.config, limit, max(previous, len(configs) + 1))
+        try:
+            compiled = compile_backbone(self.backbone)
+
+            def call(ratios: BlockRatios) -> Callable[[], object]:
+                return lambda: compiled.compiled_forward(self.images, ratios)
+
+            calls = {name: call(ratios) for name, ratios in configs.items()}
+            for index, (name, fn) in enumerate(calls.items()):
+                start = time.perf_counter()
+                with torch.inference_mode():  # the mode the timing runs in: no recompile there
+                    fn()
+                progress(f'compiled {index + 1}/{len(calls)} ({name}) in '
+                         f'{time.perf_counter() - start:.1f} s')
+            yield calls
+        finally:
+            setattr(torch._dynamo.config, limit, previous)
+            torch._dynamo.reset()
+
+
+@register_runtime
+class OnnxRuntime(LatencyRuntime):
+    """ONNX Runtime (CPU execution provider): each configuration exported to its own fp32
+    graph and run in its own session; the files live in a temporary folder."""
+    name = 'onnxruntime'
+    group_size = 8  # sessions alive at once: bounds memory and the export time per round-robin
+
+    def __init__(self, backbone: SparseSwinTransformer, protocol: LatencyProtocol,
+                 threads: int):
+        if protocol.device != 'cpu':
+            raise DeploymentError(f'the onnxruntime runtime runs on the CPU execution provider, '
+                                  f'not {protocol.device}: measure it with --device cpu')
+        if protocol.dtype != 'fp32':
+            raise DeploymentError(f'ONNX export writes fp32 graphs, not {protocol.dtype}: '
+                                  'measure the onnxruntime runtime with --dtype fp32')
+        super().__init__(backbone.float().eval(), protocol, threads)
+        p = protocol
+        self.images = torch.randn(p.batch, backbone.in_channels, p.height, p.width).numpy()
+
+    def version(self) -> str:
+        import onnxruntime
+        return f'onnxruntime {onnxruntime.__version__}'
+
+    @contextmanager
+    def calls(self, configs: Mapping[str, BlockRatios],
+              progress: Progress = lambda text: None) -> Iterator[Calls]:
+        folder = Path(tempfile.mkdtemp(prefix='sparsevit-latency-'))
+        original = self.backbone.block_ratios
+        p = self.protocol
+        try:
+            calls = {}
+            for index, (name, ratios) in enumerate(configs.items()):
+                start = time.perf_counter()
+                self.backbone.sparsity = ratios
+                path = folder / f'config{index}.onnx'
+                export_onnx(self.backbone, path, p.batch, p.height, p.width)
+                session = OnnxBackbone(path, self.threads).session
+                calls[name] = (lambda s: lambda: s.run(None, {'images': self.images}))(session)
+                path.unlink()  # the session holds the graph
+                progress(f'exported {index + 1}/{len(configs)} ({name}) in '
+                         f'{time.perf_counter() - start:.1f} s')
+            yield calls
+        finally:
+            self.backbone.sparsity = original
+            shutil.rmtree(folder, ignore_errors=True)

@@ -1,0 +1,102 @@
+"""LatencyTable: prediction arithmetic, refusals, and unreadable files (no timing)."""
+import json
+
+import pytest
+
+from sparsevit.latency_tables import LatencyTable, LatencyTableError
+from sparsevit.latency_tables.measure import measurement_plan, solve_table
+from sparsevit.sparsity import kept_windows
+
+from .known import ARCHITECTURE, block_ms, known_table, scoring_ms, write_table
+
+
+def test_prediction_is_fixed_plus_scoring_of_pruning_stages_plus_blocks():
+    table = LatencyTable(known_table())
+    assert table.predict(None) == table.dense_ms == 7.0 + 2 * 10 + 2 * 20 + 4 * 30 + 2 * 40
+    config = [0.5, 0.0, [0.0, 0.0, 0.5, 0.5], 0.0]
+    expected = (7.0 + scoring_ms(0) + 2 * block_ms(0, 0.5) + 2 * block_ms(1, 0.0)
+                + scoring_ms(2) + 2 * block_ms(2, 0.0) + 2 * block_ms(2, 0.5)
+                + 2 * block_ms(3, 0.0))
+    assert table.predict(config) == expected == 7 + 1 + 10 + 40 + 3 + 60 + 30 + 80
+    assert table.predict({'stage2.pair1': 0.5, 'stage0.pair0': 0.5}) == expected
+
+
+def test_a_ratio_without_an_entry_is_refused_not_extrapolated():
+    table = LatencyTable(known_table())
+    with pytest.raises(LatencyTableError, match=r'stage 2 block 3 has ratio 0.3, for which .* '
+                       r'has no entry \(it has \[0.0, 0.5\]\)'):
+        table.predict([0.0, 0.0, [0.0, 0.0, 0.0, 0.3], 0.0])
+
+
+@pytest.mark.parametrize('mismatch, message', [
+    (dict(architecture=dict(ARCHITECTURE, embed_dims=96)),
+     'another backbone architecture .*embed_dims 24 in the table, 96 in the model'),
+    (dict(architecture=dict(ARCHITECTURE, depths=[2, 2, 6, 2])),
+     'another backbone architecture .*depths'),
+    (dict(shape=(672, 672)), 'measured at input 64x64, the search asks 672x672: pass '
+     '--latency-shape 64 64'),
+    (dict(batch=6), 'measured at batch 1, the search asks batch 6'),
+    (dict(choices=(0.0, 0.3, 0.5)), r'no entries for the ratios \[0.3\] .*--choices 0 0.3 0.5'),
+])
+def test_a_table_for_another_model_shape_batch_or_choices_is_refused(mismatch, message):
+    table = LatencyTable(known_table())
+    with pytest.raises(LatencyTableError, match=message):
+        table.check_compatible(**mismatch)
+
+
+def test_a_table_serves_the_model_input_and_any_subset_of_its_choices():
+    LatencyTable(known_table()).check_compatible(ARCHITECTURE, (64, 64), 1, (0.5, ))
+
+
+@pytest.mark.parametrize('content, message', [
+    ('ratios: 0.5', 'is not a latency table: not valid JSON'),
+    ('{"format": "sparsevit-latency-table", "format_version": 1, "protoc',
+     'is truncated: its JSON ends early'),
+    ('[1, 2]', 'is not a latency table'),
+    (json.dumps(dict(known_table(), format_version=99)),
+     'format version 99; this version of sparsevit reads version 1: measure the table again'),
+    (json.dumps({k: v for k, v in known_table().items() if k != 'stages'}),
+     'is incomplete: it has no stages'),
+])
+def test_an_unreadable_table_file_gets_one_clear_error(tmp_path, content, message):
+    path = tmp_path / 'table.json'
+    path.write_text(content)
+    with pytest.raises(LatencyTableError, match=message):
+        LatencyTable.load(path)
+
+
+def test_a_written_table_reads_back(tmp_path):
+    path = write_table(tmp_path / 'table.json')
+    table = LatencyTable.load(path)
+    assert table.predict([0.5] * 4) == LatencyTable(known_table()).predict([0.5] * 4)
+    with pytest.raises(LatencyTableError, match='cannot read'):
+        LatencyTable.load(tmp_path / 'missing.json')
+
+
+def test_the_design_recovers_an_additive_model_exactly():
+    """Times of the plan's configurations from a known additive model -> its parts."""
+    depths, windows, choices = (2, 2, 6, 1), (64, 16, 4, 1), (0.0, 0.25, 0.5, 0.75)
+    fixed, scoring = 5.0, (1.0, 2.0, 3.0, 4.0)
+
+    def cost(stage, ratio):  # per block: a part per kept window and a part per block
+        kept = kept_windows(windows[stage], ratio)
+        return 0.0 if kept == 0 else 0.5 * (stage + 1) * kept + 0.25
+
+    def model(ratios):
+        return fixed + sum(scoring[s] * any(r > 0 for r in stage) + sum(cost(s, r) for r in stage)
+                           for s, stage in enumerate(ratios))
+
+    plan = measurement_plan(depths, windows, choices)
+    assert len(plan) == 1 + 3 * (len(choices) + 1) + len(choices)  # no split for 1 block
+    assert len(measurement_plan((2, 2, 6, 2), (1, 1, 1, 1), [0.1 * i for i in range(9)])) == 41
+    solved_fixed, stages = solve_table({n: model(r) for n, r in plan.items()}, depths, choices)
+    for s, entry in enumerate(stages[:3]):
+        assert entry['scoring_ms'] == pytest.approx(scoring[s])
+        assert entry['block_ms'] == pytest.approx({c: cost(s, c) for c in choices})
+    # a one-block stage cannot tell its scoring from its dense block: the scoring moves to the
+    # fixed part and to its pruned blocks, which predicts the same
+    assert solved_fixed == pytest.approx(fixed + scoring[3])
+    assert stages[3]['scoring_ms'] == 0.0
+    for c in choices[1:]:
+        assert stages[3]['block_ms'][c] - stages[3]['block_ms'][0.0] == \
+            pytest.approx(scoring[3] + cost(3, c) - cost(3, 0.0))

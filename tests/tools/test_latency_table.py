@@ -1,0 +1,140 @@
+"""tools/analysis/latency_table.py: measure and check a tiny table on each runtime, and search
+with it (no timing assertions: the accuracy targets live in benchmarks/latency_tables.md)."""
+import json
+import math
+
+import pytest
+
+from sparsevit.latency_tables import LatencyTable, LatencyTableError
+from sparsevit.latency_tables.measure import check_configurations
+
+from ..helpers import load_tool as tool
+from .test_search import FAST, WIDE, saa  # noqa: F401  (the module-scoped SAA model)
+
+TINY_CONFIG = ("model = dict(backbone=dict(type='SparseSwinTransformer', embed_dims=24, "
+               "depths=(2, 2, 4, 2), num_heads=(1, 2, 4, 8), window_size=4, "
+               "drop_path_rate=0.0, init_cfg=None))\n")
+QUICK = ['--shape', '64', '64', '--batch', '2', '--threads', '1', '--warmup', '1', '--runs', '1']
+
+
+def measure(tmp_path, runtime: str) -> LatencyTable:
+    config = tmp_path / 'tiny.py'
+    config.write_text(TINY_CONFIG)
+    out = tmp_path / f'{runtime}.json'
+    tool('analysis/latency_table').main([str(config), '--runtime', runtime, *QUICK,
+                                         '--choices', '0', '0.5', '--out', str(out)])
+    return LatencyTable.load(out)
+
+
+def check_runtime(tmp_path, runtime: str, capfd) -> None:
+    table = measure(tmp_path, runtime)
+    p = table.protocol
+    assert (p['runtime'], p['threads'], p['batch'], p['shape'], p['dtype']) == \
+        (runtime, 1, 2, [64, 64], 'fp32')
+    assert p['configurations'] == 13 and p['measure_seconds'] >= 0 and p['date']
+    assert p['device_name'] and p['runtime_version'].split()[0] in ('torch', 'onnxruntime')
+    assert table.data['backbone']['architecture']['depths'] == [2, 2, 4, 2]
+    assert len(table.fingerprint) == 16
+    assert [s['windows'] for s in table.data['stages']] == [16, 4, 1, 1]
+    assert table.data['stages'][0]['kept_windows'] == {'0.0': 16, '0.5': 8}
+    # the table reproduces every configuration it timed at a choice (arithmetic, not timing)
+    measured = table.data['measured_ms']
+    assert table.predict(None) == pytest.approx(measured['dense'])
+    for stage in range(4):
+        config = [0.5 if s == stage else 0.0 for s in range(4)]
+        assert table.predict(config) == pytest.approx(measured[f'stage{stage} 0.5'])
+    progress = capfd.readouterr().err  # progress while measuring
+    assert 'measuring 13 configurations on' in progress and 'measured in' in progress
+
+    result = tool('analysis/latency_table').main(['--check', table.source, '--configs', '3',
+                                                  '--warmup', '1', '--runs', '1'])
+    names = [row['name'] for row in result['rows']]
+    assert names == ['dense', 'random-0', 'random-1', 'random-2', 'uniform-0.5']
+    assert all(row['measured_ms'] > 0 and math.isfinite(row['scaled_error'])
+               for row in result['rows'])  # no timing assertion: the figures are noise here
+    assert set(result['scaled']) == {'median_abs', 'max_abs', 'mean'}
+    assert 'median |error|' in capfd.readouterr().out
+
+
+def test_measure_and_check_a_tiny_table_with_pytorch_eager(tmp_path, capfd):
+    check_runtime(tmp_path, 'pytorch', capfd)
+
+
+@pytest.mark.slow
+def test_measure_and_check_a_tiny_table_with_onnxruntime(tmp_path, capfd):
+    pytest.importorskip('onnxruntime')
+    check_runtime(tmp_path, 'onnxruntime', capfd)
+
+
+@pytest.mark.slow
+def test_measure_and_check_a_two_stage_table_with_torch_compile(tmp_path):
+    """One graph per configuration: two stages keep the compiles few (7, then 3)."""
+    config = tmp_path / 'two_stages.py'
+    config.write_text(TINY_CONFIG.replace('depths=(2, 2, 4, 2), num_heads=(1, 2, 4, 8)',
+                                          'depths=(2, 2), num_heads=(1, 2), strides=(4, 2), '
+                                          'out_indices=(0, 1)'))
+    out = tmp_path / 'compile.json'
+    latency_table = tool('analysis/latency_table')
+    latency_table.main([str(config), '--runtime', 'compile', *QUICK, '--choices', '0', '0.5',
+                        '--out', str(out)])
+    table = LatencyTable.load(out)
+    assert table.protocol['runtime'] == 'compile' and table.protocol['configurations'] == 7
+    assert table.predict([0.5, 0.0]) == pytest.approx(table.data['measured_ms']['stage0 0.5'])
+    result = latency_table.main(['--check', str(out), '--configs', '1', '--warmup', '1',
+                                 '--runs', '1'])
+    assert [row['name'] for row in result['rows']] == ['dense', 'random-0', 'uniform-0.5']
+
+
+def test_check_configurations_are_random_authors_and_uniform():
+    from sparsevit.search_space import DEFAULT_CHOICES
+
+    from ..latency_tables.known import known_table
+    table = LatencyTable(known_table(depths=(2, 2, 6, 2), choices=DEFAULT_CHOICES))
+    names = list(check_configurations(table, 2))
+    assert names == ['dense', 'random-0', 'random-1', 'searched-0.3', 'searched-0.6',
+                     'searched-0.7', 'uniform-0.3', 'uniform-0.5', 'uniform-0.6', 'uniform-0.8']
+
+
+def test_bad_command_lines(tmp_path):
+    latency_table = tool('analysis/latency_table')
+    with pytest.raises(SystemExit):
+        latency_table.main(['swin-t'])  # no --out
+    with pytest.raises(SystemExit):
+        latency_table.main(['nothing.py', '--out', str(tmp_path / 't.json')])
+    with pytest.raises(LatencyTableError, match='not valid JSON'):
+        (tmp_path / 'bad.json').write_text('nonsense')
+        latency_table.main(['--check', str(tmp_path / 'bad.json')])
+
+
+@pytest.mark.slow
+def test_search_predicts_from_a_table_and_refuses_another_shape(saa, tmp_path,  # noqa: F811
+                                                                monkeypatch):
+    config, checkpoint = saa
+    table = tmp_path / 'table.json'
+    tool('analysis/latency_table').main([str(config), '--shape', '128', '128', '--threads', '1',
+                                         '--warmup', '1', '--runs', '1', '--out', str(table)])
+    # one timed run on a busy machine may predict anything, negative too: a band that holds all
+    wide = ['--latency-min', '-1000000', '--latency-max', '1000000']
+    from sparsevit.search import TaskEvaluator
+
+    def no_timing(*args, **kwargs):
+        raise AssertionError('a candidate was timed')
+
+    monkeypatch.setattr(TaskEvaluator, 'latencies', no_timing)
+    work_dir = tmp_path / 'search'
+    files = tool('search').main([str(config), str(checkpoint), *wide, *FAST,
+                                 '--latency-table', str(table), '--work-dir', str(work_dir)])
+    predicted = LatencyTable.load(table)
+    records = [json.loads(line) for line in (work_dir / 'search_log.jsonl').read_text()
+               .splitlines()]
+    assert records[0]['settings']['latency']['table'] == str(table.resolve())
+    for record in records[1:]:
+        if record['type'] == 'candidate':
+            assert record['latency_ms'] == predicted.predict(record['sparsity'])
+    best = json.loads(open(files['best.json']).read())
+    assert best['latency_protocol']['table'] == str(table.resolve())
+    with pytest.raises(LatencyTableError, match='measured at input 128x128, the search asks 96x96'):
+        tool('search').main([str(config), str(checkpoint), *WIDE, *FAST, '--latency-shape', '96',
+                             '96', '--latency-table', str(table),
+                             '--work-dir', str(tmp_path / 'other')])
+    assert not (tmp_path / 'other').exists()
