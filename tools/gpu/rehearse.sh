@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# CI's rehearsal of the GPU checks on the GPU machine's twin (requirements/stacks/gpu-twin.txt):
+# A rehearsal on the CPU of the GPU checks, on the GPU machine's twin (requirements/stacks/gpu-twin.txt):
 #   1. a Python 3.12 environment with that machine's base packages, at its versions, from the
 #      package index (requirements/stacks/gpu-machine-base.txt);
 #   2. the wheelhouse (tools/gpu/make_wheelhouse.sh), the only source of everything else;
