@@ -6,8 +6,8 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from torch.nn.parallel import DistributedDataParallel
 
-from sparsevit import (SearchSpace, SparseSwinTransformer, SparsityError, get_search_space,
-                       get_sparsity, set_sparsity)
+from sparsevit import (NoSparseBackboneError, SearchSpace, SparseSwinTransformer, SparsityError,
+                       get_search_space, get_sparsity, set_sparsity, sparse_backbones)
 
 SEARCHED = [0.6, 0.0, [0.2, 0.2, 0.4, 0.4, 0.5, 0.5], 0.0]
 
@@ -53,8 +53,19 @@ def test_search_space_of_a_model(mask_rcnn):
 
 
 def test_models_without_sparse_backbone_are_reported():
-    with pytest.raises(ValueError, match='contains no SparseSwinTransformer'):
+    with pytest.raises(NoSparseBackboneError, match='Linear contains no SparseSwinTransformer '
+                       'backbone; its backbone must be a SparseSwinTransformer'):
         get_sparsity(torch.nn.Linear(2, 2))
+    assert issubclass(NoSparseBackboneError, ValueError)  # callers that catch ValueError
+
+
+def test_a_model_without_sparse_backbone_is_named_with_its_config(tmp_path):
+    path = tmp_path / 'dense_swin.py'
+    path.write_text("default_scope = 'mmdet'\n")
+    model = torch.nn.Linear(2, 2)
+    model.cfg = Config.fromfile(path)
+    with pytest.raises(NoSparseBackboneError, match=r'^Linear of .*/dense_swin\.py contains no'):
+        sparse_backbones(model)
 
 
 def test_several_backbones_are_set_together_and_disagreement_is_reported(tiny_swin_kwargs):

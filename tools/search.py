@@ -20,6 +20,7 @@ import os.path as osp
 from pathlib import Path
 
 import sparsevit  # noqa: F401  registers the plugin, allows loading mmengine checkpoints
+from sparsevit import NoSparseBackboneError
 from sparsevit.analysis import LatencyProtocol
 from sparsevit.datasets import check_dataset_files
 from sparsevit.fileio import undo_new_entries_on_error
@@ -137,4 +138,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == '__main__':
-    run_tool(main, (SearchInputError, LatencyTableError), HINTS)
+    run_tool(main, (SearchInputError, LatencyTableError, NoSparseBackboneError), HINTS)

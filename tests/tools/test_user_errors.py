@@ -4,6 +4,7 @@ Mask R-CNN and generated COCO data."""
 import json
 import os
 import re
+import runpy
 import subprocess
 import sys
 from pathlib import Path
@@ -113,3 +114,53 @@ def test_debug_shows_the_traceback(files):
     assert 'Traceback (most recent call last)' in done.stderr
     assert done.stderr.strip().splitlines()[-1] == (
         'FileNotFoundError: checkpoint /nonexistent.pth does not exist')
+
+
+def run_in_process(tool: str, monkeypatch, *args) -> str:
+    """``tools/<tool>`` run as ``__main__`` in this process (no imports to pay again): the
+    one line it ends with, after checking that it exits with status 1."""
+    monkeypatch.delenv(DEBUG_ENV, raising=False)
+    monkeypatch.setattr(sys, 'argv', [tool, *map(str, args)])
+    with pytest.raises(SystemExit) as exit_:
+        runpy.run_path(str(REPO / 'tools' / tool), run_name='__main__')
+    line = str(exit_.value.code)
+    assert line.startswith('error: ') and '\n' not in line, line
+    return line
+
+
+def test_a_sample_index_outside_the_dataset(files, monkeypatch):
+    line = run_in_process('analysis/get_flops.py', monkeypatch, files['config'],
+                          '--sample-index', '7')
+    assert line == ('error: sample 7 is outside the test dataset of 2 samples (0 to 1); '
+                    'choose it with --sample-index')
+
+
+def test_a_model_without_sparse_backbone(files, monkeypatch):
+    dense = files['root'] / 'dense_swin.py'
+    dense.write_text(f'''_base_ = {str(files['config'])!r}
+model = dict(backbone=dict(_delete_=True, type='SwinTransformer', embed_dims=24,
+                           depths=(2, 2, 2, 2), num_heads=(1, 2, 4, 8), window_size=4,
+                           init_cfg=None))
+''')
+    line = run_in_process('analysis/get_flops.py', monkeypatch, dense)
+    assert re.fullmatch(r'error: MaskRCNN of .*/dense_swin\.py contains no SparseSwinTransformer '
+                        r'backbone; its backbone must be a SparseSwinTransformer .*', line), line
+
+
+def test_a_config_of_another_codebase(files, monkeypatch):
+    other = files['root'] / 'classifier.py'
+    other.write_text("default_scope = 'mmpretrain'\n")
+    image = next((files['root'] / 'coco').rglob('*.jpg'))
+    line = run_in_process('analysis/visualize_windows.py', monkeypatch, other, files['saa'],
+                          image)
+    assert re.fullmatch(r'error: .*/classifier\.py: expected an mmdet, mmseg or mmdet3d config '
+                        r".*, it has default_scope='mmpretrain'", line), line
+
+
+def test_a_misspelled_type(files, monkeypatch):
+    typo = files['root'] / 'typo.py'
+    typo.write_text(f"_base_ = {str(files['config'])!r}\n"
+                    "model = dict(neck=dict(type='FPNN'))\n")
+    line = run_in_process('analysis/get_flops.py', monkeypatch, typo)
+    assert re.fullmatch(r"error: .*/typo\.py: type='FPNN' is not in the mmdet::model registry: "
+                        r'a misspelled type, .*', line), line

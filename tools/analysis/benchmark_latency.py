@@ -34,9 +34,10 @@ import torch
 from mmdet.models.backbones import SwinTransformer
 from mmengine.config import Config
 
-from sparsevit import SparseSwinTransformer, get_sparsity, set_sparsity, sparse_backbones
+from sparsevit import (NoSparseBackboneError, SparseSwinTransformer, get_sparsity, set_sparsity,
+                       sparse_backbones)
 from sparsevit.analysis import DTYPES, backbone_flops, measure_interleaved
-from sparsevit.apis import dataset_batch, init_model
+from sparsevit.apis import SampleIndexError, dataset_batch, init_model
 from sparsevit.deployment import (MAX_COMPILED_VARIANTS, CudaGraphBackbone, DeploymentError,
                                   compile_backbone)
 from sparsevit.presets import SWIN_ARCHS, resolve_sparsity
@@ -371,4 +372,5 @@ def main(argv=None) -> dict:
 
 
 if __name__ == '__main__':
-    run_tool(main, (DeploymentError, ))
+    run_tool(main, (DeploymentError, NoSparseBackboneError),
+             {SampleIndexError: 'choose it with --sample-index'})

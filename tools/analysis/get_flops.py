@@ -14,9 +14,9 @@ import argparse
 import json
 
 import sparsevit  # noqa: F401  registers the plugin
-from sparsevit import get_sparsity, set_sparsity, sparse_backbones
+from sparsevit import NoSparseBackboneError, get_sparsity, set_sparsity, sparse_backbones
 from sparsevit.analysis.model_complexity import model_flops, parameters
-from sparsevit.apis import dataset_batch, init_model
+from sparsevit.apis import SampleIndexError, dataset_batch, init_model
 from sparsevit.presets import resolve_sparsity
 from sparsevit.utils import run_tool, write_report
 from sparsevit.utils.cli import add_debug_arg
@@ -74,4 +74,5 @@ def main(argv=None) -> dict:
 
 
 if __name__ == '__main__':
-    run_tool(main)
+    run_tool(main, (NoSparseBackboneError, ),
+             {SampleIndexError: 'choose it with --sample-index'})

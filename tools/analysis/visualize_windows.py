@@ -16,8 +16,8 @@ import os.path as osp
 from mmengine.config import Config
 
 import sparsevit  # noqa: F401  registers the plugin
-from sparsevit import get_sparsity
-from sparsevit.apis import dataset_sample, init_model
+from sparsevit import NoSparseBackboneError, get_sparsity
+from sparsevit.apis import SampleIndexError, dataset_sample, init_model
 from sparsevit.utils import run_tool, task_of
 from sparsevit.utils.cli import add_debug_arg
 from sparsevit.visualization import visualize_windows
@@ -61,4 +61,5 @@ def main(argv=None) -> str:
 
 
 if __name__ == '__main__':
-    run_tool(main)
+    run_tool(main, (NoSparseBackboneError, ),
+             {SampleIndexError: 'choose it with --sample-index'})

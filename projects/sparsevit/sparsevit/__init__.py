@@ -28,7 +28,8 @@ check_environment()  # before anything below imports torch, mmcv or mmdet
 from .checkpoint_loading import CheckpointError, clear_checkpoint_errors
 from .engine.hooks import DataFilesCheckHook, SparsityAdaptationHook
 from .fileio import AtomicLocalBackend
-from .model_sparsity import get_search_space, get_sparsity, set_sparsity, sparse_backbones
+from .model_sparsity import (NoSparseBackboneError, get_search_space, get_sparsity, set_sparsity,
+                             sparse_backbones)
 from .models.backbones import SparseSwinTransformer
 from .safe_checkpoint import allow_mmengine_checkpoints
 from .search_space import DEFAULT_CHOICES, Gene, SearchSpace
@@ -39,7 +40,7 @@ allow_mmengine_checkpoints()  # the one effect on torch: see the docstring
 
 __all__ = [
     'AtomicLocalBackend', 'CheckpointError', 'DEFAULT_CHOICES', 'DataFilesCheckHook', 'Gene',
-    'SearchSpace', 'SparseSwinTransformer', 'SparsityAdaptationHook', 'SparsityError',
-    '__version__', 'allow_mmengine_checkpoints', 'clear_checkpoint_errors', 'get_search_space',
-    'get_sparsity', 'set_sparsity', 'sparse_backbones'
+    'NoSparseBackboneError', 'SearchSpace', 'SparseSwinTransformer', 'SparsityAdaptationHook',
+    'SparsityError', '__version__', 'allow_mmengine_checkpoints', 'clear_checkpoint_errors',
+    'get_search_space', 'get_sparsity', 'set_sparsity', 'sparse_backbones'
 ]

@@ -8,11 +8,23 @@ from .search_space import DEFAULT_CHOICES, SearchSpace
 from .sparsity import SparsityLike, StageSparsity, normalize_sparsity
 
 
+class NoSparseBackboneError(ValueError):
+    """A model without a :class:`SparseSwinTransformer` backbone where one is needed."""
+
+
 def sparse_backbones(model: nn.Module) -> list[SparseSwinTransformer]:
-    """Every :class:`SparseSwinTransformer` inside ``model`` (wrappers included)."""
+    """Every :class:`SparseSwinTransformer` inside ``model`` (wrappers included).
+
+    Raises:
+        NoSparseBackboneError: there is none.
+    """
     found = [m for m in model.modules() if isinstance(m, SparseSwinTransformer)]
     if not found:
-        raise ValueError(f'{type(model).__name__} contains no SparseSwinTransformer backbone')
+        config = getattr(getattr(model, 'cfg', None), 'filename', None)
+        raise NoSparseBackboneError(
+            f'{type(model).__name__}' + (f' of {config}' if config else '')
+            + ' contains no SparseSwinTransformer backbone; its backbone must be a '
+            'SparseSwinTransformer (type=\'SparseSwinTransformer\')')
     return found
 
 
@@ -20,7 +32,8 @@ def get_sparsity(model: nn.Module) -> list[StageSparsity]:
     """The active configuration of the sparse backbones of ``model``.
 
     Raises:
-        ValueError: if the model has none, or several with different configurations.
+        NoSparseBackboneError: the model has no sparse backbone.
+        ValueError: it has several with different configurations.
     """
     backbones = sparse_backbones(model)
     configs = [b.sparsity for b in backbones]

@@ -1,8 +1,9 @@
 """Inference for users: a model at a chosen sparsity, run on images or camera samples."""
-from .inference import dataset_batch, dataset_sample, inference, init_model, prepare_sample
+from .inference import (SampleIndexError, dataset_batch, dataset_sample, inference, init_model,
+                        prepare_sample)
 from .search_results import select_from_search
 
 __all__ = [
-    'dataset_batch', 'dataset_sample', 'inference', 'init_model', 'prepare_sample',
-    'select_from_search'
+    'SampleIndexError', 'dataset_batch', 'dataset_sample', 'inference', 'init_model',
+    'prepare_sample', 'select_from_search'
 ]

@@ -24,7 +24,7 @@ from torch import nn
 from ..checkpoint_loading import clear_checkpoint_errors
 from ..model_sparsity import set_sparsity
 from ..sparsity import SparsityLike
-from ..utils.config import task_of
+from ..utils.config import task_of, unknown_types_as_config_errors
 from .search_results import select_from_search
 
 
@@ -37,7 +37,9 @@ def init_model(config: Union[str, Config], checkpoint: Optional[str] = None,
     The sparsity is ``sparsity`` when given; else, with ``latency_budget_ms``
     and ``search_dir``, a searched configuration that fits the budget (see
     :func:`select_from_search`); else the config's own. A file that is not a readable
-    checkpoint stops with :class:`~sparsevit.CheckpointError`.
+    checkpoint stops with :class:`~sparsevit.CheckpointError`, a config of another
+    codebase or with a ``type=`` that names nothing registered with
+    :class:`~sparsevit.utils.ConfigError`.
     """
     cfg = Config.fromfile(config) if isinstance(config, str) else config
     if sparsity is None and latency_budget_ms is not None:
@@ -51,7 +53,7 @@ def init_model(config: Union[str, Config], checkpoint: Optional[str] = None,
         from mmseg.apis import init_model as init_task_model
     else:
         from mmdet3d.apis import init_model as init_task_model
-    with clear_checkpoint_errors():
+    with clear_checkpoint_errors(), unknown_types_as_config_errors(cfg):
         model = init_task_model(cfg, checkpoint, device=device)
     if sparsity is not None:
         set_sparsity(model, sparsity)
@@ -66,9 +68,14 @@ def _test_dataset(model_or_config: Union[nn.Module, str, Config]):
         return DATASETS.build(cfg.test_dataloader.dataset)
 
 
+class SampleIndexError(IndexError):
+    """A sample index outside the config's test dataset."""
+
+
 def _check_index(dataset, index: int) -> int:
     if not 0 <= index < len(dataset):
-        raise IndexError(f'sample {index} is outside the test dataset of {len(dataset)} samples')
+        raise SampleIndexError(f'sample {index} is outside the test dataset of {len(dataset)} '
+                               f'samples (0 to {len(dataset) - 1})')
     return index
 
 

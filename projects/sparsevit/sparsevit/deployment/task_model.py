@@ -5,7 +5,7 @@ import torch
 from torch import Tensor, nn
 
 from ..apis import init_model
-from ..model_sparsity import sparse_backbones
+from ..model_sparsity import NoSparseBackboneError, sparse_backbones
 from ..models.backbones import SparseSwinTransformer
 from ..sparsity import SparsityLike
 from .errors import DeploymentError
@@ -26,7 +26,7 @@ def load_sparse_backbone(config: str, checkpoint: Optional[str] = None,
     model = init_model(config, checkpoint).eval()
     try:
         backbone = sparse_backbones(model)[0]
-    except ValueError as err:  # sparse_backbones' one error: there is none
+    except NoSparseBackboneError as err:
         raise DeploymentError(f'{config}: {err}') from err
     if sparsity is not None:
         backbone.sparsity = sparsity

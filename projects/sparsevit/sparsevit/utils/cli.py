@@ -12,6 +12,7 @@ from ..checkpoint_loading import CheckpointError
 from ..datasets.file_checks import DataFilesError
 from ..fileio import dump_json
 from ..sparsity import SparsityError
+from .config import ConfigError
 
 DEBUG_ENV = 'SPARSEVIT_DEBUG'
 
@@ -21,10 +22,12 @@ class UsageError(ValueError):
 
 
 # A user's mistakes whose message says all, for every tool: a file given that does not exist
-# (config, checkpoint, data), a file that is not what it should be, an invalid sparsity. A tool
+# (config, checkpoint, data), a file that is not what it should be, a config of another codebase,
+# an invalid sparsity. A tool
 # adds the errors of the layers it drives (search, deployment) to run_tool; anything else is a
 # bug and keeps its traceback.
-USER_ERRORS = (UsageError, FileNotFoundError, CheckpointError, DataFilesError, SparsityError)
+USER_ERRORS = (UsageError, FileNotFoundError, CheckpointError, ConfigError, DataFilesError,
+               SparsityError)
 
 
 class _DebugAction(argparse.Action):

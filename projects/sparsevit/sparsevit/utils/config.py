@@ -1,6 +1,8 @@
 """Config handling shared by the tools and the APIs."""
 import os.path as osp
-from typing import Optional
+import re
+from contextlib import contextmanager
+from typing import Iterator, Optional
 
 from mmengine.config import Config
 
@@ -27,10 +29,42 @@ def load_config(path: str, cfg_options: Optional[dict] = None,
 TASKS = ('mmdet', 'mmseg', 'mmdet3d')
 
 
+class ConfigError(ValueError):
+    """A config that is not one this project runs (e.g. not of mmdet, mmseg or mmdet3d)."""
+
+
 def task_of(cfg: Config) -> str:
-    """The OpenMMLab codebase of a config (its ``default_scope``): mmdet, mmseg or mmdet3d."""
+    """The OpenMMLab codebase of a config (its ``default_scope``): mmdet, mmseg or mmdet3d.
+
+    Raises:
+        ConfigError: the config is of none of them.
+    """
     scope = cfg.get('default_scope')
     if scope not in TASKS:
-        raise ValueError(f'expected an mmdet, mmseg or mmdet3d config, this one has '
-                         f'default_scope={scope!r}')
+        name = getattr(cfg, 'filename', None) or 'the config'
+        raise ConfigError(f'{name}: expected an mmdet, mmseg or mmdet3d config '
+                          f'(default_scope one of {", ".join(TASKS)}), it has '
+                          f'default_scope={scope!r}')
     return scope
+
+
+# how mmengine's build functions say that a config's type= names nothing registered
+_NOT_REGISTERED = re.compile(r'(\S+) is not in the (\S+) registry')
+
+
+@contextmanager
+def unknown_types_as_config_errors(cfg: Config) -> Iterator[None]:
+    """Within the block, a ``type=`` of ``cfg`` that no registry holds (mmengine's KeyError
+    "... is not in the ... registry") stops with a :class:`ConfigError`; other KeyErrors pass
+    unchanged."""
+    try:
+        yield
+    except KeyError as err:
+        message = err.args[0] if err.args and isinstance(err.args[0], str) else str(err)
+        found = _NOT_REGISTERED.search(message)
+        if found is None:
+            raise
+        name = getattr(cfg, 'filename', None) or 'the config'
+        raise ConfigError(f'{name}: type={found[1]!r} is not in the {found[2]} registry: a '
+                          f'misspelled type, or a module the config does not import '
+                          f'(custom_imports)') from err
