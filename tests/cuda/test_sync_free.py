@@ -9,7 +9,7 @@ import contextlib
 import pytest
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
-from torch.utils._pytree import tree_leaves
+from torch.utils._pytree import tree_flatten
 
 from sparsevit import SparseSwinTransformer
 
@@ -28,6 +28,11 @@ HOST_READS = {getattr(aten, name) for name in (
 INDEXING = {aten.index, aten.index_put, aten.index_put_, aten._index_put_impl_}
 
 
+def _leaves(tree) -> list:
+    """The leaves of a nested structure (``tree_leaves`` is newer than torch 2.1)."""
+    return tree_flatten(tree)[0]
+
+
 class HostReads(TorchDispatchMode):
     """Records the operators that read tensor values on the host or copy across devices."""
 
@@ -38,12 +43,12 @@ class HostReads(TorchDispatchMode):
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         out = func(*args, **kwargs)
-        inputs = [t for t in tree_leaves((args, kwargs)) if isinstance(t, torch.Tensor)]
-        outputs = [t for t in tree_leaves(out) if isinstance(t, torch.Tensor)]
+        inputs = [t for t in _leaves((args, kwargs)) if isinstance(t, torch.Tensor)]
+        outputs = [t for t in _leaves(out) if isinstance(t, torch.Tensor)]
         # CPU scalars passed to device kernels are read on the host without a copy
         devices = {t.device for t in inputs + outputs if t.dim() > 0 or t.device.type != 'cpu'}
         masked = func.overloadpacket in INDEXING and any(
-            t.dtype in (torch.bool, torch.uint8) for t in tree_leaves(args[1:])
+            t.dtype in (torch.bool, torch.uint8) for t in _leaves(args[1:])
             if isinstance(t, torch.Tensor))
         if func.overloadpacket in HOST_READS or masked or len(devices) > 1:
             self.seen.append(str(func))
