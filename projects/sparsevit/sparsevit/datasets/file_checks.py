@@ -70,6 +70,8 @@ def check_dataset_files(dataset) -> None:
             the config are not categories of the annotation file, which would
             otherwise silently shift the labels.
     """
+    if not hasattr(dataset, 'get_data_info'):
+        return  # not an mmengine BaseDataset: it lists no files this check can read
     source = getattr(dataset, 'ann_file', None) or getattr(dataset, 'data_root', '?')
     name = type(dataset).__name__
     classes = tuple(dataset.metainfo.get('classes') or ())
