@@ -6,6 +6,7 @@ checkpoints load as they are, and the tests of the allow-list are skipped.
 import pickle
 import subprocess
 import sys
+import uuid
 
 import numpy as np
 import pytest
@@ -39,6 +40,7 @@ def run(work_dir, max_iters, resume_from=None):
                         collate_fn=lambda batch: dict(inputs=batch))
     runner = Runner(
         model=ToyModel(), work_dir=str(work_dir), train_dataloader=loader,
+        experiment_name=uuid.uuid4().hex,  # runners of one second would share a visualizer
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01)),
         train_cfg=dict(by_epoch=False, max_iters=max_iters),
         default_hooks=dict(checkpoint=dict(type='CheckpointHook', interval=2, by_epoch=False)),

@@ -1,7 +1,10 @@
-"""TaskEvaluator's latency, plain and relative to the dense backbone timed beside it."""
+"""TaskEvaluator's latency, plain and relative to the dense backbone timed beside it, and the
+names of its runners."""
 import pytest
+from mmengine.config import Config
 
 from sparsevit.search import TaskEvaluator
+from sparsevit.search.task_evaluator import _experiment_name
 
 
 class DriftingMachine:
@@ -30,3 +33,10 @@ def test_latency_relative_to_dense_ignores_the_drift():
 def test_plain_latency_follows_the_machine():
     task = evaluator(dense_reference_ms=None)
     assert [task.latency([0.5] * 4) for _ in range(2)] == pytest.approx([6.6, 7.26])
+
+
+def test_evaluators_of_one_second_get_runners_of_their_own(tmp_path):
+    (tmp_path / 'mask_rcnn_saa.py').write_text('model = dict()\n')
+    cfg = Config.fromfile(str(tmp_path / 'mask_rcnn_saa.py'))
+    first, second = _experiment_name(cfg), _experiment_name(cfg)
+    assert first != second and first.startswith('mask_rcnn_saa_')

@@ -1,4 +1,6 @@
 """SparsityAdaptationHook samples a configuration per iteration, reproducibly, inside the space."""
+import uuid
+
 import pytest
 import torch
 from mmengine.evaluator import BaseMetric
@@ -44,6 +46,7 @@ def run(tmp_path, hook, sparsity=None, iters=3, checkpoint=None, **kwargs):
 
     runner = Runner(
         model=TinySparseModel(sparsity), work_dir=str(tmp_path), train_dataloader=loader(),
+        experiment_name=uuid.uuid4().hex,  # runners of one second would share a visualizer
         val_dataloader=loader(), val_evaluator=[CountMetric()], val_cfg=dict(),
         optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.0)),
         train_cfg=dict(by_epoch=False, max_iters=iters, val_interval=iters),

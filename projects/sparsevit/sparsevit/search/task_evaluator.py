@@ -6,6 +6,9 @@ searched with their own metric (bbox mAP, mIoU, NDS). Under ``torchrun`` the
 validation set is split across ranks; latency is measured on rank 0 and
 broadcast, so every rank takes the same decisions.
 """
+import itertools
+import time
+from pathlib import Path
 from typing import Optional, Sequence
 
 import torch
@@ -20,11 +23,20 @@ from ..model_sparsity import get_search_space, set_sparsity, sparse_backbones
 from ..search_space import SearchSpace
 from .errors import CheckpointMismatch, MetricNotFound, NotSAACheckpoint
 
+_EVALUATOR_NUMBERS = itertools.count()
 SAA_MARKERS = ('SparsityAdaptationHook', 'random_sample = True')  # ours; the authors' mmdet 2.x
 
 
 def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
     return getattr(model, 'module', model)
+
+
+def _experiment_name(cfg: Config) -> str:
+    """A name of its own for an evaluator's runner. mmengine names a runner's logger, message
+    hub and visualizer by config and second, which two evaluators built in one second (the
+    demo builds several) would otherwise share."""
+    stem = Path(cfg.filename).stem if cfg.filename else 'search'
+    return f'{stem}_{time.strftime("%Y%m%d_%H%M%S")}_{next(_EVALUATOR_NUMBERS)}'
 
 
 def check_saa_checkpoint(checkpoint: dict, path: str) -> None:
@@ -64,6 +76,8 @@ class TaskEvaluator:
                             if h.get('type') != 'SparsityAdaptationHook']
         if val_size is not None:
             cfg.val_dataloader.dataset.indices = val_size
+        if cfg.get('experiment_name') is None:
+            cfg.experiment_name = _experiment_name(cfg)
         self.runner = Runner.from_cfg(cfg)
         self.model = _unwrap(self.runner.model)
         try:
