@@ -22,6 +22,7 @@ from sparsevit.checkpoint_loading import clear_checkpoint_errors
 from sparsevit.utils import (add_runner_args, load_config, parse_runner_args, run_tool,
                              setup_cpu_distributed)
 from sparsevit.utils.cli import UsageError, check_data_files_first
+from sparsevit.utils.config import unknown_types_as_config_errors
 from sparsevit.utils.prediction_outputs import (dump_predictions, show_predictions,
                                                 use_test_time_augmentation)
 
@@ -83,10 +84,11 @@ def main(argv=None) -> dict:
     if args.sparsity is not None:
         apply_sparsity(cfg, args.sparsity)
     dump = apply_output_options(cfg, args)
-    runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
-    if dump is not None:
-        runner.test_evaluator.metrics.append(dump)
-    return runner.test()
+    with unknown_types_as_config_errors(cfg):  # the runner builds parts as it goes
+        runner = RUNNERS.build(cfg) if 'runner_type' in cfg else Runner.from_cfg(cfg)
+        if dump is not None:
+            runner.test_evaluator.metrics.append(dump)
+        return runner.test()
 
 
 if __name__ == '__main__':

@@ -13,6 +13,7 @@ from sparsevit.checkpoint_loading import clear_checkpoint_errors
 from sparsevit.utils import (add_runner_args, load_config, parse_runner_args, run_tool,
                              setup_cpu_distributed)
 from sparsevit.utils.cli import UsageError, check_data_files_first
+from sparsevit.utils.config import unknown_types_as_config_errors
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -53,7 +54,9 @@ def build_runner(args: argparse.Namespace) -> Runner:
 
 @clear_checkpoint_errors()
 def main(argv=None) -> None:
-    build_runner(parse_args(argv)).train()
+    args = parse_args(argv)
+    with unknown_types_as_config_errors(args.config):  # the runner builds parts as it goes
+        build_runner(args).train()
 
 
 if __name__ == '__main__':

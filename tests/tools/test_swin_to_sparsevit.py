@@ -1,5 +1,6 @@
 """tools/model_converters/swin_to_sparsevit.py: run as a script, and its pieces in-process."""
 import argparse
+import pickle
 import subprocess
 import sys
 from pathlib import Path
@@ -99,6 +100,13 @@ def test_missing_source_and_bad_arguments(tool, tmp_path, capsys):
     assert exc.value.code == 2
     assert "invalid choice: 'mmpretrain'" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ['text.pth']
+
+
+def test_debug_shows_the_traceback(tool, tmp_path, monkeypatch):
+    monkeypatch.setenv('SPARSEVIT_DEBUG', '0')  # restored after --debug sets it
+    (tmp_path / 'text.pth').write_text('not a checkpoint')
+    with pytest.raises(pickle.UnpicklingError):
+        tool.main([str(tmp_path / 'text.pth'), str(tmp_path / 'out.pth'), '--debug'])
 
 
 def test_forced_layout_that_does_not_fit_is_an_error(tool, tmp_path, capsys):

@@ -157,6 +157,19 @@ def test_a_config_of_another_codebase(files, monkeypatch):
                         r".*, it has default_scope='mmpretrain'", line), line
 
 
+@pytest.mark.parametrize('tool, typo, registry', [
+    ('train.py', "train_dataloader = dict(dataset=dict(type='CocoDatasett'))", 'dataset'),
+    ('test.py', "test_evaluator = dict(type='CocoMetricc')", 'metric')])
+def test_a_misspelled_type_of_a_part_the_runner_builds_late(files, monkeypatch, tool, typo,
+                                                            registry):
+    config = files['root'] / f'typo_{registry}.py'
+    config.write_text(f"_base_ = {str(files['config'])!r}\n{typo}\n")
+    args = [config] if tool == 'train.py' else [config, files['saa']]
+    line = run_in_process(tool, monkeypatch, *args, '--work-dir', files['root'] / 'typo_run')
+    assert re.fullmatch(rf"error: .*/typo_{registry}\.py: type='\w+' is not in the "
+                        rf'mmdet::{registry} registry: a misspelled type, .*', line), line
+
+
 def test_a_misspelled_type(files, monkeypatch):
     typo = files['root'] / 'typo.py'
     typo.write_text(f"_base_ = {str(files['config'])!r}\n"

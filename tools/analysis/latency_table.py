@@ -29,6 +29,7 @@ from sparsevit.latency_tables.runtimes import RUNTIMES
 from sparsevit.presets import SWIN_ARCHS
 from sparsevit.search_space import DEFAULT_CHOICES
 from sparsevit.utils import ProgressLine, run_tool, write_report
+from sparsevit.utils.cli import add_debug_arg
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -51,6 +52,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--runs', type=int, default=12, help='timed rounds')
     parser.add_argument('--seed', type=int, default=0, help='--check: random configurations')
     parser.add_argument('--out', help='the table (or, with --check, the check report) as JSON')
+    add_debug_arg(parser)
     args = parser.parse_args(argv)
     if args.check is None:
         if args.config is None or args.out is None:

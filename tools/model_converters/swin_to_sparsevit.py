@@ -19,6 +19,7 @@ import torch
 
 from sparsevit.fileio import atomic_torch_save
 from sparsevit.models.backbones.swin_converter import convert_swin_state_dict, detect_swin_layout
+from sparsevit.utils.cli import add_debug_arg, debugging
 
 SOURCE_LAYOUTS = ('original', 'timm')
 
@@ -33,6 +34,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--unsafe-load', action='store_true',
                         help='allow full unpickling of SRC when it holds more than tensors '
                         '(it can run code: only for files you trust)')
+    add_debug_arg(parser)
     return parser.parse_args(argv)
 
 
@@ -58,12 +60,16 @@ def main(argv=None) -> int:
     try:
         source = load_source(args.src, args.unsafe_load)
     except pickle.UnpicklingError as err:
+        if debugging():
+            raise
         hint = ('; if you trust the file, --unsafe-load reads it with full unpickling'
                 if 'weights only load failed' in str(err).lower() else '')
         print(f'error: cannot read {args.src} safely: {str(err).splitlines()[0]}{hint}',
               file=sys.stderr)
         return 1
     except Exception as err:  # torch.load raises many types on a file it cannot parse
+        if debugging():
+            raise
         print(f'error: cannot read {args.src} as a checkpoint: {type(err).__name__}: {err}',
               file=sys.stderr)
         return 1
@@ -71,6 +77,8 @@ def main(argv=None) -> int:
         layout = args.layout or detect_swin_layout(source)
         state = convert_swin_state_dict(source, layout)
     except ValueError as err:
+        if debugging():
+            raise
         print(f'error: cannot convert {args.src}: {err}', file=sys.stderr)
         return 1
     if layout == 'mmdet':

@@ -2,7 +2,7 @@
 import os.path as osp
 import re
 from contextlib import contextmanager
-from typing import Iterator, Optional
+from typing import Iterator, Optional, Union
 
 from mmengine.config import Config
 
@@ -53,10 +53,10 @@ _NOT_REGISTERED = re.compile(r'(\S+) is not in the (\S+) registry')
 
 
 @contextmanager
-def unknown_types_as_config_errors(cfg: Config) -> Iterator[None]:
-    """Within the block, a ``type=`` of ``cfg`` that no registry holds (mmengine's KeyError
-    "... is not in the ... registry") stops with a :class:`ConfigError`; other KeyErrors pass
-    unchanged."""
+def unknown_types_as_config_errors(config: Union[Config, str]) -> Iterator[None]:
+    """Within the block, a ``type=`` of ``config`` (a config or its path) that no registry
+    holds (mmengine's KeyError "... is not in the ... registry") stops with a
+    :class:`ConfigError`; other KeyErrors pass unchanged."""
     try:
         yield
     except KeyError as err:
@@ -64,7 +64,8 @@ def unknown_types_as_config_errors(cfg: Config) -> Iterator[None]:
         found = _NOT_REGISTERED.search(message)
         if found is None:
             raise
-        name = getattr(cfg, 'filename', None) or 'the config'
+        name = config if isinstance(config, str) else getattr(config, 'filename', None)
+        name = name or 'the config'
         raise ConfigError(f'{name}: type={found[1]!r} is not in the {found[2]} registry: a '
                           f'misspelled type, or a module the config does not import '
                           f'(custom_imports)') from err
