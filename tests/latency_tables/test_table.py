@@ -4,7 +4,7 @@ import json
 import pytest
 
 from sparsevit.latency_tables import LatencyTable, LatencyTableError
-from sparsevit.latency_tables.measure import measurement_plan, solve_table
+from sparsevit.latency_tables.measure import measurement_plan, negative_parts, solve_table
 from sparsevit.sparsity import kept_windows
 
 from .known import ARCHITECTURE, block_ms, known_table, scoring_ms, write_table
@@ -100,3 +100,9 @@ def test_the_design_recovers_an_additive_model_exactly():
     for c in choices[1:]:
         assert stages[3]['block_ms'][c] - stages[3]['block_ms'][0.0] == \
             pytest.approx(scoring[3] + cost(3, c) - cost(3, 0.0))
+    assert negative_parts(solved_fixed, stages, model(plan['dense'])) == []
+
+
+def test_noise_that_outweighs_a_difference_is_named():
+    stages = [dict(scoring_ms=-0.1, block_ms={0.0: 3.0, 0.5: -4.0})]
+    assert negative_parts(-0.2, stages, dense_ms=20.0) == ['stage0 block at 0.5 -4.00 ms']
