@@ -25,8 +25,6 @@ Examples (the CPU protocols of benchmarks/latency.md)::
 """
 import argparse
 import json
-import os
-import platform
 import time
 from typing import Callable
 
@@ -40,6 +38,7 @@ from sparsevit.analysis import DTYPES, backbone_flops, measure_interleaved
 from sparsevit.apis import SampleIndexError, dataset_batch, init_model
 from sparsevit.deployment import (MAX_COMPILED_VARIANTS, CudaGraphBackbone, DeploymentError,
                                   compile_backbone)
+from sparsevit.latency_tables.runtimes import device_name
 from sparsevit.presets import SWIN_ARCHS, resolve_sparsity
 from sparsevit.utils import ProgressLine, run_tool, write_report
 from sparsevit.utils.cli import UsageError, add_debug_arg
@@ -92,18 +91,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     if args.cuda_graph and args.whole_model is not None:
         parser.error('--cuda-graph times the backbone; it does not go with --whole-model')
     return args
-
-
-def cpu_name() -> str:
-    """The processor model as Linux reports it, else the machine type."""
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    return f'{line.split(":", 1)[1].strip()}, {os.cpu_count()} cores'
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def backbone_kwargs(args: argparse.Namespace) -> dict:
@@ -167,9 +154,9 @@ def time_round_robin(calls: dict, args: argparse.Namespace, device: torch.device
 
 def describe(args: argparse.Namespace, device: torch.device, **fields) -> dict:
     """The protocol of a run: device, dtype, batch, threads, rounds and ``fields``."""
-    device_name = torch.cuda.get_device_name(device) if device.type == 'cuda' else cpu_name()
-    return dict(device=f'{device.type} ({device_name})', dtype=args.dtype, batch=args.batch,
-                threads=torch.get_num_threads(), warmup=args.warmup, runs=args.runs,
+    return dict(device=f'{device.type} ({device_name(device)})', dtype=args.dtype,
+                batch=args.batch, threads=torch.get_num_threads(), warmup=args.warmup,
+                runs=args.runs,
                 torch=torch.__version__, **fields, statistic='mean of the middle half (ms)')
 
 
@@ -225,28 +212,37 @@ def backbone_benchmark(args: argparse.Namespace, device: torch.device) -> dict:
     return dict(protocol=protocol, results=rows)
 
 
-def compiled_calls(backbone: SparseSwinTransformer, configs: dict, image: torch.Tensor,
-                   dtype: str) -> dict:
-    """``'<name> compiled'`` calls of ``backbone`` under torch.compile, each configuration
-    compiled once here (with a line of its compile time), before any timing."""
-    if len(configs) > MAX_COMPILED_VARIANTS:
-        raise UsageError(f'--compile times at most {MAX_COMPILED_VARIANTS} configurations '
-                         f"(torch.compile's recompile limit), got {len(configs)}")
-    compiled = compile_backbone(backbone)
+def _prepared_calls(forward: Callable, backbone: SparseSwinTransformer, configs: dict,
+                    image: torch.Tensor, dtype: str, suffix: str, preparation: str) -> dict:
+    """``'<name> <suffix>'`` calls of ``forward`` with ``backbone`` at each configuration, each
+    run once here (with a line of how long its ``preparation`` took), before any timing."""
 
     def run(config):
         def call():
             backbone.sparsity = config
-            return compiled(image)
+            return forward(image)
         return in_precision(call, dtype, image.device)
 
-    calls = {f'{name} compiled': run(config) for name, config in configs.items()}
+    calls = {f'{name} {suffix}': run(config) for name, config in configs.items()}
     for name, call in calls.items():
         start = time.perf_counter()
         with torch.inference_mode():
             call()
-        print(f'{name}: {time.perf_counter() - start:.1f} s to compile', flush=True)
+        if image.is_cuda:
+            torch.cuda.synchronize(image.device)
+        print(f'{name}: {time.perf_counter() - start:.1f} s to {preparation}', flush=True)
     return calls
+
+
+def compiled_calls(backbone: SparseSwinTransformer, configs: dict, image: torch.Tensor,
+                   dtype: str) -> dict:
+    """``'<name> compiled'`` calls of ``backbone`` under torch.compile, each configuration
+    compiled once here, before any timing."""
+    if len(configs) > MAX_COMPILED_VARIANTS:
+        raise UsageError(f'--compile times at most {MAX_COMPILED_VARIANTS} configurations '
+                         f"(torch.compile's recompile limit), got {len(configs)}")
+    return _prepared_calls(compile_backbone(backbone), backbone, configs, image, dtype,
+                           'compiled', 'compile')
 
 
 def check_cuda_graph_device(device: torch.device) -> None:
@@ -260,24 +256,9 @@ def check_cuda_graph_device(device: torch.device) -> None:
 def cuda_graph_calls(backbone: SparseSwinTransformer, configs: dict, image: torch.Tensor,
                      dtype: str) -> dict:
     """``'<name> cuda graph'`` calls replaying one CUDA graph of ``backbone`` per configuration,
-    each captured here (with a line of its capture time), before any timing."""
+    each captured here, before any timing."""
     graphed = CudaGraphBackbone(backbone, max_graphs=len(configs))
-
-    def run(config):
-        def call():
-            backbone.sparsity = config
-            return graphed(image)
-        return in_precision(call, dtype, image.device)
-
-    calls = {f'{name} cuda graph': run(config) for name, config in configs.items()}
-    for name, call in calls.items():
-        start = time.perf_counter()
-        with torch.inference_mode():
-            call()
-        if image.is_cuda:
-            torch.cuda.synchronize(image.device)
-        print(f'{name}: {time.perf_counter() - start:.1f} s to capture', flush=True)
-    return calls
+    return _prepared_calls(graphed, backbone, configs, image, dtype, 'cuda graph', 'capture')
 
 
 def print_cuda_graph_table(rows: list[dict]) -> None:

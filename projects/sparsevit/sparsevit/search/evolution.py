@@ -7,6 +7,7 @@ return, so a run that gets its values from a cache (a resumed search)
 retraces an uninterrupted one exactly.
 """
 import random
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Callable, Optional, Sequence
 
@@ -114,16 +115,9 @@ class Assessor:
         return SearchResult(self.best(), list(self.cache.values()), self.proposals)
 
 
-class EvolutionarySearch:
-    """Latency-constrained evolution over a :class:`SearchSpace`.
-
-    Starts from random valid points; each generation keeps the ``parents``
-    best, and fills the population with mutations of random parents and
-    uniform crossovers of two random parents. A proposal whose measured
-    latency lies outside ``[latency_min, latency_max]`` is never evaluated
-    and never enters the population. Points are measured and evaluated once
-    (cached by content). The search stops after ``budget`` proposals.
-    """
+class BandSearch(ABC):
+    """A search of ``space`` for the best metric under a latency band, with the budget of
+    proposals and the seed of ``settings``; :meth:`run` proposes the points."""
 
     def __init__(self, space: SearchSpace, settings: EvolutionSettings,
                  latency_band: tuple[float, float], measure: Callable[[Point], float],
@@ -133,6 +127,22 @@ class EvolutionarySearch:
         self.space, self.settings = space, settings
         self.assess = Assessor(settings.budget, latency_band, measure, evaluate, on_candidate,
                                progress)
+
+    @abstractmethod
+    def run(self) -> SearchResult:
+        """Propose points until the budget ends; the result of every point measured."""
+
+
+class EvolutionarySearch(BandSearch):
+    """Latency-constrained evolution over a :class:`SearchSpace`.
+
+    Starts from random valid points; each generation keeps the ``parents``
+    best, and fills the population with mutations of random parents and
+    uniform crossovers of two random parents. A proposal whose measured
+    latency lies outside ``[latency_min, latency_max]`` is never evaluated
+    and never enters the population. Points are measured and evaluated once
+    (cached by content). The search stops after ``budget`` proposals.
+    """
 
     def _fill(self, members: list[Candidate], size: int,
               propose: Callable[[], Point]) -> None:
@@ -166,18 +176,9 @@ class EvolutionarySearch:
         return self.assess.result()
 
 
-class RandomSearch:
+class RandomSearch(BandSearch):
     """The baseline of the evolution: uniformly random valid points under the same band,
     budget of proposals, caching and seed (the arguments of :class:`EvolutionarySearch`)."""
-
-    def __init__(self, space: SearchSpace, settings: EvolutionSettings,
-                 latency_band: tuple[float, float], measure: Callable[[Point], float],
-                 evaluate: Callable[[Point], float],
-                 on_candidate: Callable[[Candidate], None] = lambda c: None,
-                 progress: Callable[[int, int, Optional[Candidate]], None] = lambda *a: None):
-        self.space, self.settings = space, settings
-        self.assess = Assessor(settings.budget, latency_band, measure, evaluate, on_candidate,
-                               progress)
 
     def run(self) -> SearchResult:
         rng = random.Random(self.settings.seed)
