@@ -4,7 +4,7 @@ import json
 import pytest
 
 from sparsevit.latency_tables import LatencyTable, LatencyTableError
-from sparsevit.latency_tables.measure import measurement_plan, negative_parts, solve_table
+from sparsevit.latency_tables.measure import measurement_plan, solve_table
 from sparsevit.sparsity import kept_windows
 
 from .known import ARCHITECTURE, block_ms, known_table, scoring_ms, write_table
@@ -65,6 +65,16 @@ def test_an_unreadable_table_file_gets_one_clear_error(tmp_path, content, messag
         LatencyTable.load(path)
 
 
+def test_parts_below_zero_are_named_as_noise():
+    assert LatencyTable(known_table()).noise_warning() is None
+    noisy = known_table()
+    noisy['stages'][1]['block_ms']['0.5'] = -10.0  # beyond 2% of the dense 267 ms
+    noisy['stages'][3]['scoring_ms'] = -0.5  # within it
+    warning = LatencyTable(noisy, 'noisy.json').noise_warning()
+    assert warning.startswith('WARNING: 1 parts of noisy.json cost less than zero '
+                              '(stage1 block at 0.5 -10.00 ms)')
+
+
 def test_a_written_table_reads_back(tmp_path):
     path = write_table(tmp_path / 'table.json')
     table = LatencyTable.load(path)
@@ -100,9 +110,3 @@ def test_the_design_recovers_an_additive_model_exactly():
     for c in choices[1:]:
         assert stages[3]['block_ms'][c] - stages[3]['block_ms'][0.0] == \
             pytest.approx(scoring[3] + cost(3, c) - cost(3, 0.0))
-    assert negative_parts(solved_fixed, stages, model(plan['dense'])) == []
-
-
-def test_noise_that_outweighs_a_difference_is_named():
-    stages = [dict(scoring_ms=-0.1, block_ms={0.0: 3.0, 0.5: -4.0})]
-    assert negative_parts(-0.2, stages, dense_ms=20.0) == ['stage0 block at 0.5 -4.00 ms']

@@ -103,6 +103,8 @@ def main(argv=None) -> dict:
     seconds = table.protocol['measure_seconds']
     line.close(f'measured in {seconds:.0f} s')
     table.save(args.out)
+    if table.noise_warning() is not None:
+        print(table.noise_warning(), file=sys.stderr)
     print(f'wrote {args.out}: dense {table.dense_ms:.2f} ms, fixed {table.fixed_ms:.2f} ms, '
           f'{table.protocol["configurations"]} configurations timed in {seconds:.0f} s')
     return table.data

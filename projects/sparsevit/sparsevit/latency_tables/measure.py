@@ -116,18 +116,6 @@ def solve_table(times: Mapping[str, float], depths: Sequence[int],
     return dense - dense_blocks, stages
 
 
-def negative_parts(fixed_ms: float, stages: Sequence[dict], dense_ms: float,
-                   tolerance: float = 0.02) -> list[str]:
-    """The parts of a solved table that cost less than ``-tolerance`` of the dense latency:
-    differences of timings that the machine's noise outweighed."""
-    parts = {'fixed': fixed_ms}
-    for s, stage in enumerate(stages):
-        parts[f'stage{s} scoring'] = stage['scoring_ms']
-        parts.update({f'stage{s} block at {ratio_key(c)}': ms
-                      for c, ms in stage['block_ms'].items()})
-    return [f'{name} {ms:.2f} ms' for name, ms in parts.items() if ms < -tolerance * dense_ms]
-
-
 def _groups(names: list[str], size: Optional[int]) -> list[list[str]]:
     """The plan in groups of at most ``size`` configurations, each with the dense one."""
     others = [n for n in names if n != 'dense']
@@ -183,12 +171,6 @@ def measure_table(backbone_kwargs: dict, runtime_name: str, protocol: LatencyPro
     times = time_configurations(runtime, plan, protocol.warmup, protocol.runs,
                                 runtime.group_size, report)
     fixed, solved = solve_table(times, backbone.depths, choices)
-    negative = negative_parts(fixed, solved, times['dense'])
-    if negative:
-        report(f'WARNING: {len(negative)} parts of the table cost less than zero '
-               f'({", ".join(negative[:3])}{", ..." if len(negative) > 3 else ""}): the '
-               f'machine\'s speed changed while measuring; measure again on a quiet machine or '
-               f'with more runs')
     stages = []
     for geo, entry in zip(geometry, solved):
         stages.append(dict(

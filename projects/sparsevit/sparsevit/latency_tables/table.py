@@ -192,6 +192,22 @@ class LatencyTable:
     def _choice(self, ratio: float) -> Optional[float]:
         return next((c for c in self.choices if abs(c - ratio) < RATIO_TOLERANCE), None)
 
+    def noise_warning(self, tolerance: float = 0.02) -> Optional[str]:
+        """A warning naming the parts that cost less than ``-tolerance`` of the dense latency
+        (differences of timings that the machine's noise outweighed), or None."""
+        parts = {'fixed': self.fixed_ms}
+        for s, (scoring, blocks) in enumerate(zip(self.scoring_ms, self.block_ms)):
+            parts[f'stage{s} scoring'] = scoring
+            parts.update({f'stage{s} block at {ratio_key(c)}': ms for c, ms in blocks.items()})
+        negative = [f'{name} {ms:.2f} ms' for name, ms in parts.items()
+                    if ms < -tolerance * self.dense_ms]
+        if not negative:
+            return None
+        return (f'WARNING: {len(negative)} parts of {self.source} cost less than zero '
+                f'({", ".join(negative[:3])}{", ..." if len(negative) > 3 else ""}): the '
+                f'machine\'s speed changed while measuring; its predictions carry that noise: '
+                f'measure again on a quiet machine or with more --runs')
+
     # --- prediction ---------------------------------------------------------------------------
 
     def predict(self, sparsity: SparsityLike) -> float:
