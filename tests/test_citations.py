@@ -6,6 +6,7 @@ Checked: relative Markdown links, paths under the repository's top-level folders
 tools/...``) and patterns (``..._{41,34}ms.py``, ``finetune_<config>.py``) are not
 citations of this repository.
 """
+import functools
 import re
 import subprocess
 from pathlib import Path
@@ -34,6 +35,12 @@ def cited_files() -> list[Path]:
             if name not in skipped and Path(name).suffix in suffixes]
 
 
+@functools.lru_cache(maxsize=None)
+def markdown_names() -> frozenset:
+    """The names of the repository's Markdown files (read once: the tree holds environments)."""
+    return frozenset(p.name for p in REPO.rglob('*.md') if '.venv' not in p.parts)
+
+
 def repo_path_citations(text: str) -> list[str]:
     """Paths under the top-level folders, without patterns and other projects' paths."""
     found = []
@@ -56,8 +63,7 @@ def test_cited_paths_exist(path):
         target = target.split('#')[0]
         if target and not re.match(r'^[a-z]+:', target) and not (path.parent / target).exists():
             missing.append(target)
-    names = {p.name for p in REPO.rglob('*.md') if '.venv' not in p.parts}
-    missing += [name for name in MD_NAME.findall(text) if name not in names]
+    missing += [name for name in MD_NAME.findall(text) if name not in markdown_names()]
     method = (REPO / 'docs' / 'method.md').read_text()
     missing += [f'docs/method.md section {n}' for n in SECTION.findall(text)
                 if not re.search(rf'^## {n}\. ', method, re.MULTILINE)]
