@@ -77,10 +77,12 @@ def task(tmp_path, monkeypatch):
 
 
 def run(name: str, task, run_id: str, *args: str, options: tuple = ()):
-    """``tools/<name>.py`` on ``task``, with a work dir and an experiment name of its own (runs
-    started in the same second would share mmengine's log folder and logger otherwise)."""
+    """``tools/<name>.py`` on ``task``, with a work dir and an experiment name of its own, in
+    this test and among all tests (runs started in the same second would share mmengine's log
+    folder, logger and visualizer otherwise)."""
     return tool(name).main([str(task), *args, '--work-dir', str(task.parent / run_id),
-                            '--cfg-options', f'experiment_name={run_id}', *options])
+                            '--cfg-options', f'experiment_name={task.parent.name}_{run_id}',
+                            *options])
 
 
 def test_resume_and_test_an_mmengine_checkpoint(task):
