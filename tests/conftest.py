@@ -23,6 +23,20 @@ def _seed():
     torch.manual_seed(0)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_visualizers():
+    """Runners of a later test build their visualizers anew. mmdet's configs name theirs
+    ``'visualizer'``, and mmengine hands a runner the instance of that name that an earlier
+    test built, still writing into that test's folders."""
+    yield
+    from mmengine.visualization import Visualizer
+    classes = [Visualizer]
+    while classes:
+        cls = classes.pop()
+        classes.extend(cls.__subclasses__())
+        cls._instance_dict.clear()
+
+
 @pytest.fixture
 def tiny_swin_kwargs() -> dict:
     return dict(TINY_SWIN)
