@@ -33,10 +33,11 @@ def test_a_ratio_without_an_entry_is_refused_not_extrapolated():
      'another backbone architecture .*embed_dims 24 in the table, 96 in the model'),
     (dict(architecture=dict(ARCHITECTURE, depths=[2, 2, 6, 2])),
      'another backbone architecture .*depths'),
-    (dict(shape=(672, 672)), 'measured at input 64x64, the search asks 672x672: pass '
-     '--latency-shape 64 64'),
+    (dict(shape=(672, 672)), 'measured at input 64x64, the search asks 672x672: search at '
+     '64x64'),
     (dict(batch=6), 'measured at batch 1, the search asks batch 6'),
-    (dict(choices=(0.0, 0.3, 0.5)), r'no entries for the ratios \[0.3\] .*--choices 0 0.3 0.5'),
+    (dict(choices=(0.0, 0.3, 0.5)),
+     r'no entries for the ratios \[0.3\] .*choices include \[0.0, 0.3, 0.5\]'),
 ])
 def test_a_table_for_another_model_shape_batch_or_choices_is_refused(mismatch, message):
     table = LatencyTable(known_table())

@@ -166,10 +166,10 @@ class OnnxRuntime(LatencyRuntime):
                  threads: int):
         if protocol.device != 'cpu':
             raise DeploymentError(f'the onnxruntime runtime runs on the CPU execution provider, '
-                                  f'not {protocol.device}: measure it with --device cpu')
+                                  f'not {protocol.device}: measure it on the CPU')
         if protocol.dtype != 'fp32':
             raise DeploymentError(f'ONNX export writes fp32 graphs, not {protocol.dtype}: '
-                                  'measure the onnxruntime runtime with --dtype fp32')
+                                  'measure the onnxruntime runtime in fp32')
         super().__init__(backbone.float().eval(), protocol, threads)
         p = protocol
         self.images = torch.randn(p.batch, backbone.in_channels, p.height, p.width).numpy()

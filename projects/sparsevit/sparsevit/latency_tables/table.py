@@ -173,21 +173,20 @@ class LatencyTable:
         if shape is not None and tuple(shape) != self.shape:
             raise LatencyTableError(
                 f'{self.source} was measured at input {self.shape[0]}x{self.shape[1]}, the '
-                f'search asks {shape[0]}x{shape[1]}: pass --latency-shape {self.shape[0]} '
-                f'{self.shape[1]} if that is the deployment input, or measure a table at '
-                f'{shape[0]}x{shape[1]}')
+                f'search asks {shape[0]}x{shape[1]}: search at {self.shape[0]}x{self.shape[1]} '
+                f'if that is the deployment input, or measure a table at {shape[0]}x{shape[1]}')
         if batch is not None and int(batch) != self.batch:
             raise LatencyTableError(
                 f'{self.source} was measured at batch {self.batch}, the search asks batch '
-                f'{batch}: pass --latency-batch {self.batch} if that is the deployment batch, '
-                f'or measure a table at batch {batch}')
+                f'{batch}: search at batch {self.batch} if that is the deployment batch, or '
+                f'measure a table at batch {batch}')
         if choices is not None:
             missing = [c for c in choices if self._choice(c) is None]
             if missing:
                 raise LatencyTableError(
                     f'{self.source} has no entries for the ratios {missing} (its choices are '
-                    f'{list(self.choices)}): search those choices, or measure a table with '
-                    f'--choices {" ".join(f"{c:g}" for c in sorted({*self.choices, *missing}))}')
+                    f'{list(self.choices)}): search those choices, or measure a table whose '
+                    f'choices include {sorted({*self.choices, *missing})}')
 
     def _choice(self, ratio: float) -> Optional[float]:
         return next((c for c in self.choices if abs(c - ratio) < RATIO_TOLERANCE), None)
@@ -206,7 +205,7 @@ class LatencyTable:
         return (f'WARNING: {len(negative)} parts of {self.source} cost less than zero '
                 f'({", ".join(negative[:3])}{", ..." if len(negative) > 3 else ""}): the '
                 f'machine\'s speed changed while measuring; its predictions carry that noise: '
-                f'measure again on a quiet machine or with more --runs')
+                f'measure again on a quiet machine or with more timed rounds')
 
     # --- prediction ---------------------------------------------------------------------------
 
