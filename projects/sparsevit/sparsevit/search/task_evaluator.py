@@ -55,17 +55,21 @@ def check_saa_checkpoint(checkpoint: dict, path: str) -> None:
 class TaskEvaluator:
     """Evaluates configurations of one trained model on (a subset of) its validation set.
 
-    :meth:`latency` times a configuration live, on rank 0, under ``protocol``. With
-    ``latency_table`` set, it predicts from that table (measured on the deployment
-    target, or once before the search on a machine whose speed drifts) and times
-    nothing; the table must have been measured for this backbone and the protocol's
-    input shape and batch.
+    With ``dense_reference_ms`` set, :meth:`latency` times each configuration beside
+    the dense backbone and returns its fraction of the dense latency times that
+    figure: on a machine whose speed drifts during a search (a shared CPU), the
+    latencies then keep the meaning of a band set at its start.
+
+    With ``latency_table`` set, :meth:`latency` predicts from that table (measured
+    on the deployment target) and times nothing; the table must have been
+    measured for this backbone and the protocol's input shape and batch.
     """
     latency_table: Optional[TableLatency] = None
 
     def __init__(self, cfg: Config, checkpoint: str, metric_key: str,
                  val_size: Optional[int] = None, protocol: Optional[LatencyProtocol] = None,
-                 require_saa: bool = True, latency_table: Optional[TableLatency] = None):
+                 require_saa: bool = True, dense_reference_ms: Optional[float] = None,
+                 latency_table: Optional[TableLatency] = None):
         cfg = cfg.copy()
         cfg.load_from = None
         cfg.custom_hooks = [h for h in cfg.get('custom_hooks', [])
@@ -91,6 +95,7 @@ class TaskEvaluator:
         self.evaluator = self.runner.build_evaluator(cfg.val_evaluator)
         self.evaluator.dataset_meta = self.dataloader.dataset.metainfo
         self.protocol = protocol or LatencyProtocol()  # its device resolved now, not at import
+        self.dense_reference_ms = dense_reference_ms
         self._timer: Optional[BackboneTimer] = None
         self.latency_table = latency_table
         if latency_table is not None:
@@ -152,8 +157,12 @@ class TaskEvaluator:
         return values[0]
 
     def latency(self, sparsity) -> float:
-        """Backbone latency (ms) under ``sparsity``: predicted where ``latency_table`` is set,
-        else timed (see the class docstring)."""
+        """Backbone latency (ms) under ``sparsity``; relative to the dense backbone timed beside
+        it where ``dense_reference_ms`` is set; predicted where ``latency_table`` is (see the
+        class docstring)."""
         if self.latency_table is not None:
             return self.latency_table.latency(sparsity)
-        return self.latencies({'candidate': sparsity})['candidate']
+        if self.dense_reference_ms is None:
+            return self.latencies({'candidate': sparsity})['candidate']
+        ms = self.latencies({'candidate': sparsity, 'dense': None})
+        return ms['candidate'] / ms['dense'] * self.dense_reference_ms
