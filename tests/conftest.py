@@ -6,6 +6,8 @@ import tempfile
 import pytest
 import torch
 
+from .helpers import forget_visualizers
+
 # four stages with several windows each at 128 x 128 input (window 4)
 TINY_SWIN = dict(embed_dims=24, depths=(2, 2, 4, 2), num_heads=(1, 2, 4, 8), window_size=4,
                  drop_path_rate=0.0)
@@ -25,16 +27,9 @@ def _seed():
 
 @pytest.fixture(autouse=True)
 def _fresh_visualizers():
-    """Runners of a later test build their visualizers anew. mmdet's configs name theirs
-    ``'visualizer'``, and mmengine hands a runner the instance of that name that an earlier
-    test built, still writing into that test's folders."""
+    """Runners of a later test build their visualizers anew (see forget_visualizers)."""
     yield
-    from mmengine.visualization import Visualizer
-    classes = [Visualizer]
-    while classes:
-        cls = classes.pop()
-        classes.extend(cls.__subclasses__())
-        cls._instance_dict.clear()
+    forget_visualizers()
 
 
 @pytest.fixture

@@ -40,3 +40,15 @@ def small_bevdet(image_size: tuple[int, int]) -> dict:
         bev_neck=dict(in_channels=(32, 128), mid_channels=64, out_channels=32),
         bbox_head=dict(in_channels=32, share_conv_channel=32, bbox_coder=dict(max_num=100)),
         test_cfg=dict(max_per_img=100, pre_max_size=200, post_max_size=50))
+
+
+def forget_visualizers() -> None:
+    """Drop mmengine's visualizer instances. mmdet's configs name theirs ``'visualizer'``, and
+    mmengine hands a new runner the instance of that name built before, still writing into
+    the folders of that earlier run (which a test or a failed tool may have removed)."""
+    from mmengine.visualization import Visualizer
+    classes = [Visualizer]
+    while classes:
+        cls = classes.pop()
+        classes.extend(cls.__subclasses__())
+        cls._instance_dict.clear()

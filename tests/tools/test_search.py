@@ -16,7 +16,7 @@ from sparsevit.search.errors import (CheckpointMismatch, LatencyBandError, Metri
                                      NotSAACheckpoint)
 
 from ..e2e.helpers import mask_rcnn_demo_config
-from ..helpers import REPO, free_port
+from ..helpers import REPO, forget_visualizers, free_port
 from ..helpers import load_tool as tool
 
 pytestmark = pytest.mark.slow
@@ -150,10 +150,12 @@ def test_bad_input(saa, tmp_path):
         search.main([str(config), str(checkpoint), '--latency-min', '0', '--latency-max',
                      '0.0001', *FAST, '--work-dir', str(tmp_path / 'band')])
     assert not (tmp_path / 'band').exists()  # refused before it started: nothing left behind
+    forget_visualizers()  # the next run's runner would write into the removed folder
     with pytest.raises(MetricNotFound, match="no metric 'coco/nope'"):
         search.main([str(config), str(checkpoint), *WIDE, *FAST, '--metric', 'coco/nope',
                      '--work-dir', str(tmp_path / 'metric')])
     assert not (tmp_path / 'metric').exists()
+    forget_visualizers()
     dense = torch.load(checkpoint)
     dense['meta']['cfg'] = dense['meta']['cfg'].replace('SparsityAdaptationHook', 'Other')
     torch.save(dense, tmp_path / 'dense.pth')
@@ -163,6 +165,7 @@ def test_bad_input(saa, tmp_path):
         search.main([str(config), str(tmp_path / 'dense.pth'), *WIDE, *FAST,
                      '--work-dir', str(tmp_path / 'dense')])
     assert [p.name for p in (tmp_path / 'dense').iterdir()] == ['notes.txt']  # as it was
+    forget_visualizers()
     state = torch.load(checkpoint)
     state['state_dict'].pop('neck.fpn_convs.0.conv.weight')
     torch.save(state, tmp_path / 'other.pth')
@@ -170,6 +173,7 @@ def test_bad_input(saa, tmp_path):
                        r'config.*neck.fpn_convs.0.conv.weight'):
         search.main([str(config), str(tmp_path / 'other.pth'), *WIDE, *FAST,
                      '--work-dir', str(tmp_path / 'other')])
+    forget_visualizers()
     truncated = tmp_path / 'truncated.pth'
     truncated.write_bytes(checkpoint.read_bytes()[:1000])
     with pytest.raises(CheckpointError, match=f'{truncated} is not a readable checkpoint'):
