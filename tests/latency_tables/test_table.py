@@ -4,7 +4,8 @@ import json
 import pytest
 
 from sparsevit.latency_tables import LatencyTable, LatencyTableError
-from sparsevit.latency_tables.measure import measurement_plan, solve_table
+from sparsevit.latency_tables.measure import (in_place_plan, measurement_plan, solve_in_place,
+                                              solve_table)
 from sparsevit.sparsity import kept_windows
 
 from .known import ARCHITECTURE, block_ms, known_table, scoring_ms, write_table
@@ -111,3 +112,28 @@ def test_the_design_recovers_an_additive_model_exactly():
     for c in choices[1:]:
         assert stages[3]['block_ms'][c] - stages[3]['block_ms'][0.0] == \
             pytest.approx(scoring[3] + cost(3, c) - cost(3, 0.0))
+
+
+def test_the_in_place_design_reads_the_parts_off_the_forwards():
+    """Part costs of dense and uniform forwards -> the table's entries, exactly."""
+    depths, choices = (2, 1), (0.0, 0.5, 0.75)
+    plan = in_place_plan(depths, choices)
+    assert list(plan) == ['dense', 'uniform 0.5', 'uniform 0.75']
+    assert plan['uniform 0.75'] == ((0.75, 0.75), (0.75, ))
+
+    def forward(ratio, checks):  # a block costs 10 / (1 + ratio) plus its index in the stage
+        parts = {f'stage{s} block{i}': 10.0 / (1.0 + ratio) + i + s
+                 for s, depth in enumerate(depths) for i in range(depth)}
+        parts.update({f'stage{s} scoring': checks + ratio * (s + 1) for s in range(2)})
+        parts.update(embed=3.0, **{'stage0 layout': 1.0})
+        return parts
+
+    parts = {'dense': forward(0.0, 0.1), 'uniform 0.5': forward(0.5, 0.1),
+             'uniform 0.75': forward(0.75, 0.1)}
+    dense_ms = sum(parts['dense'].values()) + 0.5  # the whole forward: parts and the rest
+    fixed, stages = solve_in_place(parts, dense_ms, depths, choices)
+    assert stages[0]['block_ms'] == pytest.approx({c: 10.0 / (1.0 + c) + 0.5 for c in choices})
+    assert stages[1]['block_ms'] == pytest.approx({c: 10.0 / (1.0 + c) + 1.0 for c in choices})
+    assert stages[0]['scoring_ms'] == pytest.approx((0.5 + 0.75) / 2)
+    assert stages[1]['scoring_ms'] == pytest.approx(2 * (0.5 + 0.75) / 2)
+    assert fixed == pytest.approx(3.0 + 1.0 + 0.2 + 0.5)  # embed, layout, dense checks, rest

@@ -7,9 +7,10 @@ attention's inputs.
 """
 import inspect
 import json
+import tempfile
 import warnings
 from pathlib import Path
-from typing import Optional, Union
+from typing import TYPE_CHECKING, Optional, Union
 
 import torch
 from torch import nn
@@ -20,6 +21,9 @@ from ..version import __version__
 from .errors import DeploymentError, require_packages
 from .exportable import ExportableBackbone
 
+if TYPE_CHECKING:
+    import onnx
+
 DEFAULT_OPSET = 17  # fused attention and LayerNormalization export as single operators
 # what the file records about itself (ONNX metadata_props)
 META_SPARSITY = 'sparsevit.sparsity'
@@ -27,6 +31,27 @@ META_INPUT_SHAPE = 'sparsevit.input_shape'
 META_VERSION = 'sparsevit.version'
 META_PARTS = 'sparsevit.parts'
 META_STAGE0_SCORING = 'sparsevit.score_before_patch_norm'
+
+
+def trace_onnx(module: nn.Module, inputs: tuple, input_names: list[str],
+               output_names: list[str], opset: int = DEFAULT_OPSET) -> 'onnx.ModelProto':
+    """The ONNX model of ``module`` traced on ``inputs`` (the TorchScript-based exporter; no
+    file is left behind)."""
+    require_packages('onnx')
+    import onnx
+    kwargs = {'dynamo': False} if 'dynamo' in inspect.signature(torch.onnx.export).parameters \
+        else {}
+    with torch.no_grad(), warnings.catch_warnings(), \
+            tempfile.TemporaryDirectory(prefix='sparsevit-onnx-') as folder:
+        # the tracer warns that Python values (ratios, window counts) are fixed: they are meant
+        # to be; newer torch warns that this exporter is deprecated (see the module docstring)
+        warnings.simplefilter('ignore', torch.jit.TracerWarning)
+        warnings.simplefilter('ignore', DeprecationWarning)
+        warnings.filterwarnings('ignore', message='Constant folding')
+        traced = Path(folder) / 'model.onnx'
+        torch.onnx.export(module, inputs, str(traced), input_names=input_names,
+                          output_names=output_names, opset_version=opset, **kwargs)
+        return onnx.load(str(traced))
 
 
 def export_onnx(backbone: SparseSwinTransformer, path: Union[str, Path], batch: int,
@@ -44,30 +69,16 @@ def export_onnx(backbone: SparseSwinTransformer, path: Union[str, Path], batch: 
         The recorded metadata: ``sparsity``, ``input_shape``, ``parts`` and ``outputs``.
     """
     require_packages('onnx')
-    import onnx
     if batch < 1 or height < 1 or width < 1:
         raise DeploymentError(f'input shape must be positive, got batch {batch}, '
                               f'{height}x{width}')
     module = ExportableBackbone(backbone, neck).eval()
     images = torch.randn(batch, backbone.in_channels, height, width)
-    kwargs = {'dynamo': False} if 'dynamo' in inspect.signature(torch.onnx.export).parameters \
-        else {}
+    with torch.no_grad():
+        module(images)  # names the outputs
+    model = trace_onnx(module, (images, ), ['images'], module.output_names, opset)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with torch.no_grad(), warnings.catch_warnings():
-        # the tracer warns that Python values (ratios, window counts) are fixed: they are meant
-        # to be; newer torch warns that this exporter is deprecated (see the module docstring)
-        warnings.simplefilter('ignore', torch.jit.TracerWarning)
-        warnings.simplefilter('ignore', DeprecationWarning)
-        warnings.filterwarnings('ignore', message='Constant folding')
-        module(images)  # names the outputs
-        tmp = path.with_name(f'.{path.name}.export')
-        try:
-            torch.onnx.export(module, (images, ), str(tmp), input_names=['images'],
-                              output_names=module.output_names, opset_version=opset, **kwargs)
-            model = onnx.load(str(tmp))
-        finally:
-            tmp.unlink(missing_ok=True)
     metadata = dict(sparsity=backbone.sparsity, input_shape=list(images.shape),
                     parts='backbone' if neck is None else 'backbone+neck',
                     outputs=module.output_names)

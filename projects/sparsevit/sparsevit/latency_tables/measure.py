@@ -1,7 +1,17 @@
 """Measuring a latency table on a runtime, and checking its predictions there.
 
-The design: whole-backbone timings, round-robin, of configurations that change
-one stage at a time, all others dense. Per stage ``s`` of depth ``d`` with ``W``
+Two designs. Where the runtime times the parts of a forward in place (PyTorch
+eager: :meth:`SparseSwinTransformer.timing_parts`), it times, round-robin, the
+dense backbone and the uniform configuration at every nonzero choice, and reads
+each block's cost at each ratio, and each stage's scoring, off the forwards
+themselves (``1 + choices`` configurations: 9 for the default choices); the
+whole dense forward minus its dense blocks is ``fixed_ms``. A part costs the
+mean of the middle half of its rounds, so each entry carries its own noise, not
+that of a whole forward.
+
+Elsewhere (compiled or exported graphs, timed whole), the parts follow by
+differences of the timings of configurations that change one stage at a time,
+all others dense. Per stage ``s`` of depth ``d`` with ``W``
 windows it times
 
 - ``skip``: every block of ``s`` keeping no window (ratio ``1 - 0.5 / W``), so the
@@ -12,7 +22,12 @@ windows it times
 - one configuration per nonzero choice ``c``: every block of ``s`` at ``c``;
 
 plus the dense backbone: ``1 + stages x (choices + 1)`` configurations (41 for
-Swin-T and the nine default choices). The table's entries follow by differences:
+Swin-T and the nine default choices). Where the runtime runs one stage on its own
+(ONNX Runtime), each stage's configurations and the dense stage are timed as
+graphs of that stage alone, round-robin beside the whole dense backbone, and a
+configuration's time is the dense backbone's plus its stage's difference from
+the dense stage: the differences then carry the noise of a stage, not of the
+whole backbone. The table's entries follow by differences:
 ``block_ms[s][c] = (T(c) - T(skip)) / d``, ``block_ms[s][0] = (T(split) - T(skip)) / h``,
 ``scoring_ms[s] = T(skip) - T(dense) + d * block_ms[s][0]`` and ``fixed_ms = T(dense) -
 sum of the dense blocks``, so the table reproduces every configuration it timed.
@@ -31,7 +46,7 @@ from typing import Callable, Mapping, Optional, Sequence, Union
 import torch
 from mmengine.config import Config
 
-from ..analysis.latency import LatencyProtocol, measure_interleaved
+from ..analysis.latency import LatencyProtocol, measure_interleaved, middle_half_mean
 from ..models.backbones import SparseSwinTransformer
 from ..presets import REFERENCE_CONFIGS, SWIN_ARCHS, uniform
 from ..search_space import SearchSpace
@@ -116,6 +131,56 @@ def solve_table(times: Mapping[str, float], depths: Sequence[int],
     return dense - dense_blocks, stages
 
 
+def in_place_plan(depths: Sequence[int], choices: Sequence[float]) -> dict[str, BlockRatios]:
+    """The configurations an in-place table times: dense, and uniform at each nonzero choice."""
+    plan = {'dense': tuple((0.0, ) * d for d in depths)}
+    plan.update({f'uniform {ratio_key(c)}': tuple((float(c), ) * d for d in depths)
+                 for c in choices if c > 0})
+    return plan
+
+
+def solve_in_place(parts: Mapping[str, Mapping[str, float]], dense_ms: float,
+                   depths: Sequence[int], choices: Sequence[float]) -> tuple[float, list[dict]]:
+    """``fixed_ms`` and, per stage, ``scoring_ms`` and ``block_ms`` from the part costs (ms)
+    of the in-place plan's configurations and the dense backbone's whole latency.
+
+    A block costs the mean of its stage's blocks; a stage's scoring is what its ranking
+    costs when it prunes beyond what it costs dense (a few checks), averaged over the
+    choices.
+    """
+    dense = parts['dense']
+    pruned = [c for c in choices if c > 0]
+    stages, dense_blocks = [], 0.0
+    for s, depth in enumerate(depths):
+        def blocks_at(name: str) -> float:
+            return statistics.fmean(parts[name].get(f'stage{s} block{i}', 0.0)
+                                    for i in range(depth))
+        scoring = statistics.fmean(parts[f'uniform {ratio_key(c)}'][f'stage{s} scoring']
+                                   for c in pruned) - dense[f'stage{s} scoring'] if pruned else 0.0
+        blocks = {0.0: blocks_at('dense')}
+        blocks.update({float(c): blocks_at(f'uniform {ratio_key(c)}') for c in pruned})
+        stages.append(dict(scoring_ms=scoring, block_ms=blocks))
+        dense_blocks += depth * blocks[0.0]
+    return dense_ms - dense_blocks, stages
+
+
+def time_parts(runtime: LatencyRuntime, configs: Mapping[str, BlockRatios], warmup: int,
+               runs: int, report: Report) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    """Whole latency (ms) of every configuration, round-robin, and the cost (ms, mean of the
+    middle half of the timed rounds) of each part of its forwards."""
+    samples: dict[str, list[dict[str, float]]] = {}
+    results = measure_interleaved(
+        runtime.part_calls(configs, samples), runtime.device, warmup, runs,
+        lambda done, total: report(f'round {done}/{total} of {len(configs)} configurations'))
+    parts = {}
+    for name, forwards in samples.items():
+        timed = forwards[warmup:]
+        keys = sorted({key for forward in timed for key in forward})
+        parts[name] = {key: 1000.0 * middle_half_mean([f.get(key, 0.0) for f in timed])
+                       for key in keys}
+    return {name: r.mean_ms for name, r in results.items()}, parts
+
+
 def _groups(names: list[str], size: Optional[int]) -> list[list[str]]:
     """The plan in groups of at most ``size`` configurations, each with the dense one."""
     others = [n for n in names if n != 'dense']
@@ -123,6 +188,34 @@ def _groups(names: list[str], size: Optional[int]) -> list[list[str]]:
         return [['dense', *others]]
     step = max(1, size - 1)
     return [['dense', *others[i:i + step]] for i in range(0, len(others), step)]
+
+
+def time_stagewise(runtime: LatencyRuntime, plan: Mapping[str, BlockRatios], stages: int,
+                   warmup: int, runs: int, report: Report) -> dict[str, float]:
+    """Latency (ms) of every configuration of ``plan`` (each changes one stage), from graphs of
+    one stage: per stage, its configurations and its dense form round-robin beside the whole
+    dense backbone, scaled to the mean dense latency of all stages' runs."""
+    dense_ratios = plan['dense']
+    raw = []
+    with runtime.calls({'dense': dense_ratios}, report) as whole:
+        for s in range(stages):
+            prefix = f'stage {s + 1}/{stages}: '
+            names = [n for n in plan if n.startswith(f'stage{s} ')]
+            configs = {f'stage{s} dense': dense_ratios[s], **{n: plan[n][s] for n in names}}
+            with runtime.stage_calls(s, configs, lambda t: report(prefix + t)) as calls:
+                results = measure_interleaved(
+                    {**whole, **calls}, runtime.device, warmup, runs,
+                    lambda done, total: report(f'{prefix}round {done}/{total} of '
+                                               f'{len(calls) + 1} graphs'))
+            raw.append((s, {name: r.mean_ms for name, r in results.items()}))
+    dense = statistics.fmean(group['dense'] for _, group in raw)
+    times = {'dense': dense}
+    for s, group in raw:
+        scale = dense / group['dense']
+        times.update({n: dense + scale * (ms - group[f'stage{s} dense'])
+                      for n, ms in group.items() if n.startswith(f'stage{s} ')
+                      and n != f'stage{s} dense'})
+    return times
 
 
 def time_configurations(runtime: LatencyRuntime, configs: Mapping[str, BlockRatios],
@@ -147,6 +240,36 @@ def time_configurations(runtime: LatencyRuntime, configs: Mapping[str, BlockRati
     return times
 
 
+def _time_and_solve(runtime: LatencyRuntime, depths: Sequence[int], windows: Sequence[int],
+                    choices: Sequence[float], protocol: LatencyProtocol,
+                    announce: Callable[[int], None], report: Report
+                    ) -> tuple[str, int, dict[str, float], float, list[dict]]:
+    """Time the plan of the runtime's design (see the module docstring) and solve it: the
+    design in words, the number of configurations, their times (ms), ``fixed_ms`` and the
+    stages' entries."""
+    warmup, runs = protocol.warmup, protocol.runs
+    if runtime.times_parts:
+        plan = in_place_plan(depths, choices)
+        announce(len(plan))
+        times, parts = time_parts(runtime, plan, warmup, runs, report)
+        design = (f'{len(plan)} configurations (dense, uniform at each choice) timed '
+                  'round-robin; blocks, scoring and the dense forward timed in place')
+        return (design, len(plan), times,
+                *solve_in_place(parts, times['dense'], depths, choices))
+    plan = measurement_plan(depths, windows, choices)
+    announce(len(plan))
+    if runtime.times_stages:
+        times = time_stagewise(runtime, plan, len(depths), warmup, runs, report)
+        design = (f'{len(plan)} configurations, each stage\'s as graphs of that stage alone '
+                  'timed round-robin beside the whole dense backbone; parts by differences')
+    else:
+        times = time_configurations(runtime, plan, warmup, runs, runtime.group_size, report)
+        groups = len(_groups(list(plan), runtime.group_size))
+        design = (f'{len(plan)} whole-backbone configurations timed round-robin in {groups} '
+                  'group(s), each with the dense backbone; parts by differences')
+    return (design, len(plan), times, *solve_table(times, depths, choices))
+
+
 def measure_table(backbone_kwargs: dict, runtime_name: str, protocol: LatencyProtocol,
                   threads: int, choices: Sequence[float], source: str,
                   report: Report = print) -> LatencyTable:
@@ -165,12 +288,11 @@ def measure_table(backbone_kwargs: dict, runtime_name: str, protocol: LatencyPro
     architecture = architecture_of(backbone)
     geometry = stage_geometry(architecture, protocol.height, protocol.width)
     runtime = build_runtime(runtime_name, backbone, protocol, threads)
-    plan = measurement_plan(backbone.depths, [g['windows'] for g in geometry], choices)
-    report(f'measuring {len(plan)} configurations on {runtime.version()}, '
-           f'{device_name(runtime.device)}, {threads} threads, {protocol.describe()}')
-    times = time_configurations(runtime, plan, protocol.warmup, protocol.runs,
-                                runtime.group_size, report)
-    fixed, solved = solve_table(times, backbone.depths, choices)
+    design, count, times, fixed, solved = _time_and_solve(
+        runtime, backbone.depths, [g['windows'] for g in geometry], choices, protocol,
+        lambda count: report(f'measuring {count} configurations on {runtime.version()}, '
+                             f'{device_name(runtime.device)}, {threads} threads, '
+                             f'{protocol.describe()}'), report)
     stages = []
     for geo, entry in zip(geometry, solved):
         stages.append(dict(
@@ -178,7 +300,6 @@ def measure_table(backbone_kwargs: dict, runtime_name: str, protocol: LatencyPro
             scoring_ms=entry['scoring_ms'],
             block_ms={ratio_key(c): ms for c, ms in entry['block_ms'].items()},
             kept_windows={ratio_key(c): kept_windows(geo['windows'], c) for c in choices}))
-    groups = len(_groups(list(plan), runtime.group_size))
     data = dict(
         format=FORMAT, format_version=FORMAT_VERSION,
         protocol=dict(
@@ -186,9 +307,7 @@ def measure_table(backbone_kwargs: dict, runtime_name: str, protocol: LatencyPro
             device_name=device_name(runtime.device), threads=threads, dtype=protocol.dtype,
             batch=protocol.batch, shape=[protocol.height, protocol.width],
             warmup=protocol.warmup, runs=protocol.runs,
-            statistic='mean of the middle half (ms)', configurations=len(plan),
-            design=f'{len(plan)} whole-backbone configurations timed round-robin in '
-                   f'{groups} group(s), each with the dense backbone; parts by differences',
+            statistic='mean of the middle half (ms)', configurations=count, design=design,
             date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
             measure_seconds=round(time.monotonic() - start, 1)),
         backbone=dict(source=source, kwargs=backbone_kwargs, architecture=architecture,

@@ -14,14 +14,17 @@ import time
 from abc import ABC, abstractmethod
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, ClassVar, Iterator, Mapping, Optional
+from typing import Callable, ClassVar, ContextManager, Iterator, Mapping, Optional, Sequence
 
 import torch
+from torch import Tensor, nn
 
 from ..analysis.latency import DTYPES, LatencyProtocol
 from ..deployment import DeploymentError, OnnxBackbone, compile_backbone, export_onnx
 from ..deployment.compiled import MAX_COMPILED_VARIANTS
+from ..deployment.onnx_export import trace_onnx
 from ..models.backbones import SparseSwinTransformer
+from ..models.backbones.sparse_stage import forward_stage
 from ..sparsity import BlockRatios
 
 Calls = dict[str, Callable[[], object]]
@@ -54,6 +57,10 @@ class LatencyRuntime(ABC):
     name: ClassVar[str]
     # configurations prepared at once while a table is measured (None: all of them)
     group_size: ClassVar[Optional[int]] = None
+    # whether the runtime times the parts of a forward in place (:meth:`part_calls`)
+    times_parts: ClassVar[bool] = False
+    # whether the runtime times one stage on its own (:meth:`stage_calls`)
+    times_stages: ClassVar[bool] = False
 
     def __init__(self, backbone: SparseSwinTransformer, protocol: LatencyProtocol,
                  threads: int):
@@ -71,6 +78,20 @@ class LatencyRuntime(ABC):
         """One call per named configuration (per-block ratios), valid inside the context;
         everything it compiled or exported is released on exit."""
 
+    def part_calls(self, configs: Mapping[str, BlockRatios],
+                   parts: dict[str, list[dict[str, float]]]) -> Calls:
+        """One call per configuration that also appends, per forward, the seconds of each part
+        (:meth:`SparseSwinTransformer.timing_parts`) to ``parts[name]``; only where
+        :attr:`times_parts`."""
+        raise NotImplementedError(f'the {self.name} runtime cannot time parts in place')
+
+    def stage_calls(self, stage: int, configs: Mapping[str, Sequence[float]],
+                    progress: Progress = lambda text: None) -> ContextManager[Calls]:
+        """A context of one call per named configuration of stage ``stage`` (its blocks'
+        ratios), each running that stage alone on its dense input; only where
+        :attr:`times_stages`."""
+        raise NotImplementedError(f'the {self.name} runtime cannot time a stage on its own')
+
 
 RUNTIMES: dict[str, type] = {}
 
@@ -87,6 +108,35 @@ def build_runtime(name: str, backbone: SparseSwinTransformer, protocol: LatencyP
     if name not in RUNTIMES:
         raise DeploymentError(f'unknown runtime {name!r}; known: {", ".join(sorted(RUNTIMES))}')
     return RUNTIMES[name](backbone, protocol, threads)
+
+
+class StageGraph(nn.Module):
+    """One stage of a backbone at fixed ratios, on its input tokens: what a stage graph runs."""
+
+    def __init__(self, backbone: SparseSwinTransformer, stage: int, ratios: Sequence[float],
+                 hw_shape: tuple[int, int]):
+        super().__init__()
+        self.blocks = backbone.stages[stage].blocks
+        self.ratios, self.hw_shape = tuple(ratios), hw_shape
+
+    def forward(self, tokens: Tensor) -> Tensor:
+        return forward_stage(self.blocks, self.ratios, tokens, self.hw_shape)
+
+
+def stage_inputs(backbone: SparseSwinTransformer,
+                 images: Tensor) -> list[tuple[Tensor, tuple[int, int]]]:
+    """The ``(B, H * W, C)`` tokens and token grid entering each stage of the dense backbone."""
+    with torch.no_grad():
+        x, hw_shape, _ = backbone._embed(images)
+        if backbone.use_abs_pos_embed:
+            x = x + backbone.absolute_pos_embed
+        inputs = []
+        for stage in backbone.stages:
+            inputs.append((x, hw_shape))
+            if stage.downsample is not None:
+                out = forward_stage(stage.blocks, (0.0, ) * len(stage.blocks), x, hw_shape)
+                x, hw_shape = stage.downsample(out, hw_shape)
+    return inputs
 
 
 class _TorchRuntime(LatencyRuntime):
@@ -108,6 +158,7 @@ class _TorchRuntime(LatencyRuntime):
 class PyTorchEager(_TorchRuntime):
     """PyTorch eager mode: the backbone's forward at each configuration."""
     name = 'pytorch'
+    times_parts = True
 
     @contextmanager
     def calls(self, configs: Mapping[str, BlockRatios],
@@ -115,6 +166,17 @@ class PyTorchEager(_TorchRuntime):
         def call(ratios: BlockRatios) -> Callable[[], object]:
             return lambda: self.backbone.forward_at(self.images, ratios)
         yield {name: call(ratios) for name, ratios in configs.items()}
+
+    def part_calls(self, configs: Mapping[str, BlockRatios],
+                   parts: dict[str, list[dict[str, float]]]) -> Calls:
+        def call(name: str, ratios: BlockRatios) -> Callable[[], object]:
+            def run() -> object:
+                with self.backbone.timing_parts() as forwards:
+                    out = self.backbone.forward_at(self.images, ratios)
+                parts.setdefault(name, []).extend(forwards)
+                return out
+            return run
+        return {name: call(name, ratios) for name, ratios in configs.items()}
 
 
 def _dynamo_limit_name() -> str:
@@ -161,6 +223,7 @@ class OnnxRuntime(LatencyRuntime):
     graph and run in its own session; the files live in a temporary folder."""
     name = 'onnxruntime'
     group_size = 8  # sessions alive at once: bounds memory and the export time per round-robin
+    times_stages = True
 
     def __init__(self, backbone: SparseSwinTransformer, protocol: LatencyProtocol,
                  threads: int):
@@ -172,7 +235,15 @@ class OnnxRuntime(LatencyRuntime):
                                   'measure the onnxruntime runtime in fp32')
         super().__init__(backbone.float().eval(), protocol, threads)
         p = protocol
-        self.images = torch.randn(p.batch, backbone.in_channels, p.height, p.width).numpy()
+        images = torch.randn(p.batch, backbone.in_channels, p.height, p.width)
+        self.images = images.numpy()
+        self._stage_inputs = stage_inputs(self.backbone, images)
+
+    def _session(self, model_bytes: bytes):
+        import onnxruntime as ort
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = self.threads
+        return ort.InferenceSession(model_bytes, options, providers=['CPUExecutionProvider'])
 
     def version(self) -> str:
         import onnxruntime
@@ -200,3 +271,19 @@ class OnnxRuntime(LatencyRuntime):
         finally:
             self.backbone.sparsity = original
             shutil.rmtree(folder, ignore_errors=True)
+
+    @contextmanager
+    def stage_calls(self, stage: int, configs: Mapping[str, Sequence[float]],
+                    progress: Progress = lambda text: None) -> Iterator[Calls]:
+        tokens, hw_shape = self._stage_inputs[stage]
+        feed = {'tokens': tokens.numpy()}
+        calls = {}
+        for index, (name, ratios) in enumerate(configs.items()):
+            start = time.perf_counter()
+            graph = StageGraph(self.backbone, stage, ratios, hw_shape).eval()
+            session = self._session(
+                trace_onnx(graph, (tokens, ), ['tokens'], ['out']).SerializeToString())
+            calls[name] = (lambda s: lambda: s.run(None, feed))(session)
+            progress(f'exported stage {stage} graph {index + 1}/{len(configs)} ({name}) in '
+                     f'{time.perf_counter() - start:.1f} s')
+        yield calls

@@ -1,5 +1,5 @@
 """Forward of one Swin stage with window activation pruning (docs/method.md, section 2)."""
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import torch
 import torch.utils.checkpoint as cp
@@ -137,13 +137,16 @@ def apply_block(block: SwinBlock, windows: Tensor, geo: WindowGeometry, batch: i
 
 def forward_stage(blocks: Sequence[SwinBlock], ratios: Sequence[float], x: Tensor,
                   hw_shape: tuple[int, int], record: Optional[list] = None,
-                  scored: Optional[Tensor] = None) -> Tensor:
+                  scored: Optional[Tensor] = None,
+                  lap: Optional[Callable[[str], None]] = None) -> Tensor:
     """Run the blocks of a stage on ``(B, H * W, C)`` tokens; returns the dense output.
 
     ``scored`` (same shape as ``x``) replaces ``x`` as the features the windows
     are scored on when the first block is pruned. With ``record``, appends per
     block its partition, window grid and kept windows (``(B, k)``, None when all
-    were kept), for visualisation.
+    were kept), for visualisation. With ``lap`` (a :class:`PartClock` lap of the
+    stage), charges the window layout to ``'layout'``, the window ranking to
+    ``'scoring'`` and each block to ``'block<index>'``.
     """
     batch = x.shape[0]
     attn = blocks[0].attn
@@ -155,13 +158,22 @@ def forward_stage(blocks: Sequence[SwinBlock], ratios: Sequence[float], x: Tenso
     windows = to_windows(x, geo)
     selector = WindowSelector(geo, batch)
     scored_windows = to_windows(scored, geo) if scored is not None and ratios[0] > 0 else None
+    if lap is not None:
+        lap('layout')
     for index, (block, ratio) in enumerate(zip(blocks, ratios)):
         ranked = scored_windows if index == 0 and scored_windows is not None else windows
         kept = selector.kept(ranked, block.attn.shift_size > 0, ratio)
+        if lap is not None:
+            lap('scoring')
         if record is not None:
             record.append(dict(shifted=block.attn.shift_size > 0, ratio=ratio, rows=geo.rows,
                                cols=geo.cols, kept=None if kept is None else kept.cpu()))
         if kept is not None and kept.shape[1] == 0:
             continue  # every window pruned: the block is the identity
         windows = apply_block(block, windows, geo, batch, kept)
-    return from_windows(windows, batch, geo)
+        if lap is not None:
+            lap(f'block{index}')
+    out = from_windows(windows, batch, geo)
+    if lap is not None:
+        lap('layout')
+    return out

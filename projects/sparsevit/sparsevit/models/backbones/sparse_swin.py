@@ -9,6 +9,7 @@ from torch import Tensor
 
 from ...sparsity import (BlockRatios, SparsityLike, StageSparsity, compact_sparsity,
                          normalize_sparsity)
+from .part_clock import PartClock
 from .sparse_stage import forward_stage
 from .swin_pretrained import load_swin_pretrained
 
@@ -48,6 +49,7 @@ class SparseSwinTransformer(SwinTransformer):
         self.depths = tuple(len(stage.blocks) for stage in self.stages)
         self.sparsity = sparsity
         self._window_records: Optional[list] = None  # a list only inside recording_windows()
+        self._part_times: Optional[list] = None  # a list only inside timing_parts()
 
     @property
     def sparsity(self) -> list[StageSparsity]:
@@ -81,6 +83,26 @@ class SparseSwinTransformer(SwinTransformer):
             yield self._window_records
         finally:
             self._window_records = outer
+
+    @contextmanager
+    def timing_parts(self) -> Iterator[list]:
+        """Time the parts of every forward inside the ``with`` block, in place::
+
+            with backbone.timing_parts() as forwards:
+                backbone(images)
+            seconds = forwards[0]['stage2 block3']
+
+        Yields a list to which each forward appends a dict of seconds per part:
+        ``embed``; per stage ``stage<s> layout`` (window partition and reverse),
+        ``stage<s> scoring`` (window ranking), ``stage<s> block<i>`` (a block on its
+        kept windows, gathering and writing back included) and ``stage<s> output``
+        (patch merging and output norm). The parts add up to the forward's time.
+        """
+        outer, self._part_times = self._part_times, []
+        try:
+            yield self._part_times
+        finally:
+            self._part_times = outer
 
     def train(self, mode: bool = True) -> 'SparseSwinTransformer':
         """Set training mode, keeping frozen stages in eval mode; returns ``self``."""
@@ -120,16 +142,20 @@ class SparseSwinTransformer(SwinTransformer):
         if x.dim() != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f'{type(self).__name__} expects images of shape (B, '
                              f'{self.in_channels}, H, W), got {tuple(x.shape)}')
+        clock = None if self._part_times is None else PartClock(x.device)
         x, hw_shape, stage0_scored = self._embed(x)
         if self.use_abs_pos_embed:
             x = x + self.absolute_pos_embed
         x = self.drop_after_pos(x)
+        if clock is not None:
+            clock.lap('embed')
 
         outs, records = [], None if self._window_records is None else []
         for i, (stage, ratios) in enumerate(zip(self.stages, block_ratios)):
             record = None if records is None else []
             scored = stage0_scored if i == 0 else None
-            out = forward_stage(stage.blocks, ratios, x, hw_shape, record, scored)
+            lap = None if clock is None else (lambda part, i=i: clock.lap(f'stage{i} {part}'))
+            out = forward_stage(stage.blocks, ratios, x, hw_shape, record, scored, lap)
             out_hw_shape = hw_shape
             if records is not None:
                 records.append(record)
@@ -139,6 +165,10 @@ class SparseSwinTransformer(SwinTransformer):
                 out = getattr(self, f'norm{i}')(out)
                 out = out.view(-1, *out_hw_shape, self.num_features[i]).permute(0, 3, 1, 2)
                 outs.append(out.contiguous())
+            if clock is not None:
+                clock.lap(f'stage{i} output')
         if records is not None:
             self._window_records.append(records)
+        if clock is not None:
+            self._part_times.append(dict(clock.parts))
         return outs

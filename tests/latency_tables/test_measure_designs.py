@@ -1,0 +1,77 @@
+"""How a table is timed on runtimes that cannot time parts in place: stage graphs beside the
+whole dense backbone (arithmetic with a stand-in clock), and the inputs those graphs run on."""
+from contextlib import contextmanager
+
+import pytest
+import torch
+
+from sparsevit.analysis.latency import LatencyResult
+from sparsevit.latency_tables import measure
+from sparsevit.latency_tables.runtimes import StageGraph, stage_inputs
+from sparsevit.models.backbones import SparseSwinTransformer
+
+
+class StageRuntime:
+    """Stands in for a runtime that times stage graphs: each call returns its own cost."""
+    times_parts, times_stages = False, True
+    device = torch.device('cpu')
+
+    def __init__(self, dense_ms, stage_ms):
+        self.dense_ms, self.stage_ms = dense_ms, stage_ms
+
+    @contextmanager
+    def calls(self, configs, progress=None):
+        yield {name: (lambda: self.dense_ms) for name in configs}
+
+    @contextmanager
+    def stage_calls(self, stage, configs, progress=None):
+        yield {name: (lambda r=tuple(ratios): self.stage_ms(stage, r)) for name, ratios in
+               configs.items()}
+
+
+def test_stage_graphs_give_each_configuration_dense_plus_its_stage_difference(monkeypatch):
+    drift = iter([1.0, 1.2])  # the machine is 20% slower while stage 1 is timed
+
+    def interleaved(calls, device, warmup, runs, progress):
+        factor = next(drift)
+        return {name: LatencyResult(fn() * factor, 0.0, 0.0, runs) for name, fn in calls.items()}
+
+    monkeypatch.setattr(measure, 'measure_interleaved', interleaved)
+    depths, windows, choices = (2, 2), (16, 4), (0.0, 0.5)
+    plan = measure.measurement_plan(depths, windows, choices)
+
+    def stage_ms(stage, ratios):  # a block costs 10 dense, 4 at 0.5 and 0 skipped; scoring 1
+        block = {0.0: 10.0, 0.5: 4.0}
+        return (stage + 1) * (sum(block.get(r, 0.0) for r in ratios) + any(ratios))
+
+    times = measure.time_stagewise(StageRuntime(100.0, stage_ms), plan, 2, 0, 1,
+                                   lambda text: None)
+    dense = (100.0 + 120.0) / 2  # the mean of the whole dense backbone over both stages' runs
+    assert times['dense'] == pytest.approx(dense)
+    for name, ratios in plan.items():
+        if name != 'dense':
+            s = int(name[5])
+            # every run at the mean speed of all runs: the drift cancels
+            difference = stage_ms(s, ratios[s]) - stage_ms(s, (0.0, 0.0))
+            assert times[name] == pytest.approx(dense + dense / 100.0 * difference), name
+    fixed, stages = measure.solve_table(times, depths, choices)
+    assert stages[1]['block_ms'] == pytest.approx({0.0: 22.0, 0.5: 8.8})  # at speed 1.1
+    assert stages[1]['scoring_ms'] == pytest.approx(2.2)
+
+
+def test_stage_graphs_run_on_the_tokens_entering_their_stage():
+    torch.manual_seed(0)
+    backbone = SparseSwinTransformer(embed_dims=16, depths=(2, 2), num_heads=(1, 2),
+                                     strides=(4, 2), out_indices=(0, 1), window_size=4).eval()
+    images = torch.randn(2, 3, 64, 64)
+    inputs = stage_inputs(backbone, images)
+    assert [(tuple(x.shape), hw) for x, hw in inputs] == [((2, 256, 16), (16, 16)),
+                                                          ((2, 64, 32), (8, 8))]
+    with torch.no_grad():
+        out = StageGraph(backbone, 0, (0.0, 0.0), inputs[0][1])(inputs[0][0])
+        merged, hw = backbone.stages[0].downsample(out, inputs[0][1])
+        last = StageGraph(backbone, 1, (0.0, 0.0), hw)(merged)
+        expected = backbone(images)[1]
+    assert torch.equal(merged, inputs[1][0])
+    assert torch.allclose(backbone.norm1(last).view(2, 8, 8, 32).permute(0, 3, 1, 2), expected,
+                          atol=1e-6)
