@@ -1,4 +1,5 @@
 """A shortened run of the README's main job (tools/demo.py --quick), end to end."""
+import hashlib
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -7,6 +8,8 @@ import pytest
 
 from sparsevit.demo.pipeline import DemoPlan, prepare_demo_data
 from sparsevit.demo.synthetic_coco import coco_recipe
+from sparsevit.latency_tables import LatencyTable
+from sparsevit.search.pipeline import LOG_NAME
 
 from ..helpers import REPO
 from ..helpers import load_tool as tool
@@ -41,6 +44,17 @@ def test_quick_demo_runs_every_step_and_writes_its_pictures(quick_demo):
     assert rows[6]['sparsity'] == [0.0] * 4 and rows[6]['input'] == equal['size']
     assert equal['size'][0] * equal['size'][1] < 256 * 256
     assert rows[4]['latency_ms'] == equal['target_ms']
+    # the search predicted from a table measured before it; the searched row is timed live
+    check = summary['latency_table']
+    table = LatencyTable.load(check['table'])
+    assert check['predicted_ms'] == table.predict(summary['best_sparsity']) > 0
+    assert check['measured_ms'] == equal['target_ms'] > 0
+    assert check['dense_ratio'] == equal['dense_ms'] / table.dense_ms
+    assert summary['files']['latency_table'] == check['table']
+    # the band is within the table's reach: its sparsest uniform configuration predicts below it
+    assert table.predict([max(table.choices)] * 4) < summary['band_ms'][1]
+    assert hashlib.sha256(Path(check['table']).read_bytes()).hexdigest() in (
+        root / 'work' / 'search' / LOG_NAME).read_text()
     low, high = summary['band_of_dense']  # the part of the plan's band a smaller input matches
     assert DemoPlan().band[0] <= low < high <= DemoPlan().band[1]
     coverage = summary['coverage']

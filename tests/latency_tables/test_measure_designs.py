@@ -75,3 +75,33 @@ def test_stage_graphs_run_on_the_tokens_entering_their_stage():
     assert torch.equal(merged, inputs[1][0])
     assert torch.allclose(backbone.norm1(last).view(2, 8, 8, 32).permute(0, 3, 1, 2), expected,
                           atol=1e-6)
+
+
+class WholeRuntime(StageRuntime):
+    """Stands in for a runtime that runs only whole backbones, two configurations at once."""
+    times_stages, group_size = False, 2
+
+    @contextmanager
+    def calls(self, configs, progress=None):
+        yield {name: (lambda r=ratios: self.stage_ms(0, r[0]) + self.dense_ms)
+               for name, ratios in configs.items()}
+
+
+def test_a_runtime_of_whole_backbones_times_the_plan_in_groups_with_the_dense_one(monkeypatch):
+    speeds = iter([1.0, 2.0, 3.0])  # three groups, each slower than the one before
+
+    def interleaved(calls, device, warmup, runs, progress):
+        speed = next(speeds)
+        return {name: LatencyResult(fn() * speed, 0.0, 0.0, runs) for name, fn in calls.items()}
+
+    monkeypatch.setattr(measure, 'measure_interleaved', interleaved)
+    plan = measure.measurement_plan((2, ), (16, ), (0.0, 0.5))  # dense, skip, split, 0.5
+
+    def stage_ms(stage, ratios):
+        return sum({0.0: 10.0, 0.5: 4.0}.get(r, 0.0) for r in ratios) + any(ratios)
+
+    times = measure.time_configurations(WholeRuntime(100.0, stage_ms), plan, 0, 1, 2,
+                                        lambda text: None)
+    assert times['dense'] == pytest.approx(120.0 * 2.0)  # the mean of the groups' dense
+    for name, ratios in plan.items():  # every group scaled to that mean speed
+        assert times[name] == pytest.approx(2.0 * (100.0 + stage_ms(0, ratios[0]))), name

@@ -72,6 +72,7 @@ def test_parts_below_zero_are_named_as_noise():
     noisy = known_table()
     noisy['stages'][1]['block_ms']['0.5'] = -10.0  # beyond 2% of the dense 267 ms
     noisy['stages'][3]['scoring_ms'] = -0.5  # within it
+    noisy['fixed_ms'] = -50.0  # where stage graphs cost more than the whole graph: no noise
     warning = LatencyTable(noisy, 'noisy.json').noise_warning()
     assert warning.startswith('WARNING: 1 parts of noisy.json cost less than zero '
                               '(stage1 block at 0.5 -10.00 ms)')

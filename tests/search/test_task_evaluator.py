@@ -1,38 +1,43 @@
-"""TaskEvaluator's latency, plain and relative to the dense backbone timed beside it, and the
-names of its runners."""
-import pytest
+"""TaskEvaluator's latency, timed or predicted from a table, and the names of its runners."""
 from mmengine.config import Config
 
 from sparsevit.search import TaskEvaluator
 from sparsevit.search.task_evaluator import _experiment_name
 
 
-class DriftingMachine:
-    """``latencies`` of a machine that gets 10% slower with every timing run: 10 ms dense,
-    6 ms under any other configuration, at its first run."""
+class Machine:
+    """``latencies`` of a machine that times 6 ms under any configuration."""
 
     def __init__(self):
-        self.slowdown = 1.0
+        self.timed = []
 
     def __call__(self, configs: dict) -> dict:
-        self.slowdown *= 1.1
-        return {name: (10.0 if c is None else 6.0) * self.slowdown for name, c in configs.items()}
+        self.timed.append(configs)
+        return {name: 6.0 for name in configs}
 
 
-def evaluator(dense_reference_ms):
+class Table:
+    """A latency table's predictions: 10 ms per unit of the first stage's ratio."""
+
+    def latency(self, sparsity) -> float:
+        return 10.0 * sparsity[0]
+
+
+def evaluator(latency_table=None):
     task = TaskEvaluator.__new__(TaskEvaluator)  # only the latency part, no model
-    task.dense_reference_ms, task.latencies = dense_reference_ms, DriftingMachine()
+    task.latency_table, task.latencies = latency_table, Machine()
     return task
 
 
-def test_latency_relative_to_dense_ignores_the_drift():
-    task = evaluator(dense_reference_ms=20.0)
-    assert [task.latency([0.5] * 4) for _ in range(3)] == pytest.approx([12.0] * 3)
+def test_latency_is_timed_live_without_a_table():
+    task = evaluator()
+    assert task.latency([0.5] * 4) == 6.0
+    assert task.latencies.timed == [{'candidate': [0.5] * 4}]
 
 
-def test_plain_latency_follows_the_machine():
-    task = evaluator(dense_reference_ms=None)
-    assert [task.latency([0.5] * 4) for _ in range(2)] == pytest.approx([6.6, 7.26])
+def test_latency_is_predicted_from_the_table_without_timing():
+    task = evaluator(Table())
+    assert task.latency([0.5] * 4) == 5.0 and task.latencies.timed == []
 
 
 def test_evaluators_of_one_second_get_runners_of_their_own(tmp_path):

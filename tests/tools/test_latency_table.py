@@ -2,14 +2,17 @@
 with it (no timing assertions: the accuracy targets live in benchmarks/latency_tables.md)."""
 import json
 import math
+import subprocess
+import sys
 
 import pytest
 
 from sparsevit.latency_tables import LatencyTable, LatencyTableError
 from sparsevit.latency_tables.measure import check_configurations
 
+from ..helpers import REPO, free_port
 from ..helpers import load_tool as tool
-from .test_search import FAST, WIDE, saa  # noqa: F401  (the module-scoped SAA model)
+from .test_search import FAST, WIDE, candidates, saa  # noqa: F401  (the module-scoped SAA model)
 
 TINY_CONFIG = ("model = dict(backbone=dict(type='SparseSwinTransformer', embed_dims=24, "
                "depths=(2, 2, 4, 2), num_heads=(1, 2, 4, 8), window_size=4, "
@@ -137,6 +140,14 @@ def test_search_predicts_from_a_table_and_refuses_another_shape(saa, tmp_path,  
             assert record['latency_ms'] == predicted.predict(record['sparsity'])
     best = json.loads(open(files['best.json']).read())
     assert best['latency_protocol']['table'] == str(table.resolve())
+    # several ranks predict from the same table: the single process's search
+    two = tmp_path / 'two_ranks'
+    subprocess.run([sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node', '2',
+                    '--master_port', str(free_port()), str(REPO / 'tools' / 'search.py'),
+                    str(config), str(checkpoint), *wide, *FAST, '--latency-table', str(table),
+                    '--work-dir', str(two), '--launcher', 'pytorch'],
+                   check=True, cwd=tmp_path, capture_output=True)
+    assert candidates(two) == candidates(work_dir)
     with pytest.raises(LatencyTableError, match='measured at input 128x128, the search asks 96x96'):
         tool('search').main([str(config), str(checkpoint), *WIDE, *FAST, '--latency-shape', '96',
                              '96', '--latency-table', str(table),

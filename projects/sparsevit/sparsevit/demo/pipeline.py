@@ -21,15 +21,18 @@ from mmengine.runner import Runner
 from pycocotools.coco import COCO
 from torch import nn
 
-from ..analysis import (BackboneTimer, LatencyProtocol, WindowCoverage, object_coverage,
-                        object_polygons)
+from ..analysis import LatencyProtocol, WindowCoverage, object_coverage, object_polygons
 from ..apis import init_model
 from ..fileio import dump_json
+from ..latency_tables import TableLatency
+from ..latency_tables.measure import backbone_kwargs, measure_table
+from ..latency_tables.table import relative_error
 from ..model_sparsity import sparse_backbones
 from ..search import (EvolutionSettings, RandomSearch, SearchOutcome, SearchRequest, TaskEvaluator,
                       search_sparsity)
 from ..search.pipeline import LOG_NAME
 from ..search.plot import plot_best_over_evaluations
+from ..search_space import DEFAULT_CHOICES
 from ..utils import config_path
 from ..visualization import visualize_windows
 from .equal_latency import (BAND_TOLERANCE, EqualLatency, dense_input_fractions, match_latency,
@@ -41,6 +44,8 @@ DENSE = 'demo/mask-rcnn_swin-mini-p4-w7_fpn_demo-coco.py'
 SAA = 'demo/mask-rcnn_swin-mini-p4-w7_fpn_saa_demo-coco.py'
 FINETUNE = 'demo/mask-rcnn_swin-mini-p4-w7_fpn_ft_demo-coco.py'
 METRIC = 'coco/bbox_mAP'
+TABLE_NAME = 'latency_table.json'
+TABLE_RUNS = 12  # the fewest timed rounds of the demo's latency table (it times 9 forwards)
 SMALL_INPUT_PAD = 8  # pad divisor of the smaller test inputs (the configs pad to 32)
 
 
@@ -69,7 +74,7 @@ class DemoPlan:
 
     def quick(self) -> 'DemoPlan':
         return replace(self, num_train=8, num_val=3, dense_iters=4, saa_iters=4,
-                       finetune_iters=2, population=4, parents=2, budget=8, latency_runs=3)
+                       finetune_iters=2, population=4, parents=2, budget=24, latency_runs=3)
 
 
 class Stages:
@@ -202,8 +207,8 @@ def _paper_rule_coverage(model: nn.Module, ann_file: Path, img_dir: Path) -> Win
 
 @dataclass(frozen=True)
 class _Searched:
-    """What the search step leaves: the SAA model's evaluator (latencies scaled to the dense
-    reference), the request, the search's outcome and its band."""
+    """What the search step leaves: the SAA model's evaluator (latencies predicted from the
+    latency table), the request, the search's outcome and its band."""
     saa: TaskEvaluator
     request: SearchRequest
     outcome: SearchOutcome
@@ -211,27 +216,30 @@ class _Searched:
     band_of_dense: tuple[float, float]
 
 
-def _dense_reference(plan: DemoPlan, cfg: Config, checkpoint: Path, protocol: LatencyProtocol
-                     ) -> tuple[float, tuple[float, float]]:
-    """The dense backbone latency (ms) of the model of ``cfg`` and ``checkpoint`` at the full
-    input, and the band to search as fractions of it (:func:`_search_band`)."""
-    model = init_model(cfg, str(checkpoint))
-    timer = BackboneTimer(sparse_backbones(model)[0], protocol)
-    dense_ms = timer.time({'dense': None}, warmup=5, runs=2 * plan.latency_runs)['dense'].mean_ms
-    return dense_ms, _search_band(model, plan, protocol)
+def _measure_latency_table(cfg: Config, plan: DemoPlan, protocol: LatencyProtocol,
+                           out_file: Path) -> TableLatency:
+    """The latency table of the backbone of ``cfg`` on this machine (PyTorch eager, parts timed
+    in place), measured once and saved to ``out_file``: the search predicts from it instead of
+    timing."""
+    protocol = replace(protocol, warmup=5, runs=max(TABLE_RUNS, 2 * plan.latency_runs))
+    table = measure_table(backbone_kwargs(cfg), 'pytorch', protocol, plan.threads,
+                          DEFAULT_CHOICES, SAA, lambda text: print(text, flush=True))
+    table.save(out_file)
+    if table.noise_warning() is not None:
+        print(table.noise_warning(), flush=True)
+    return TableLatency(out_file)
 
 
 def _search(plan: DemoPlan, work: Path, saa_ckpt: Path, protocol: LatencyProtocol) -> _Searched:
-    """Measure the dense reference, narrow the band and search the SAA model under it."""
+    """Measure the latency table, narrow the band and search the SAA model under it."""
     search_dir = work / 'search'
-    dense_ms, band_of_dense = _dense_reference(plan, _config(SAA, plan, search_dir, 1), saa_ckpt,
-                                               protocol)
-    # every latency relative to the dense backbone timed beside it, times dense_ms: the band
-    # keeps its meaning if the machine's speed drifts
-    saa = TaskEvaluator(_config(SAA, plan, search_dir, 1), str(saa_ckpt), METRIC,
-                        protocol=protocol, dense_reference_ms=dense_ms)
+    cfg = _config(SAA, plan, search_dir, 1)
+    table = _measure_latency_table(cfg, plan, protocol, search_dir / TABLE_NAME)
+    saa = TaskEvaluator(cfg, str(saa_ckpt), METRIC, protocol=protocol, latency_table=table)
+    band_of_dense = _search_band(saa.model, plan, protocol)
+    dense_ms = table.table.dense_ms
     band = (round(band_of_dense[0] * dense_ms, 3), round(band_of_dense[1] * dense_ms, 3))
-    print(f'dense backbone latency {dense_ms:.2f} ms ({protocol.describe()}): search band '
+    print(f'dense backbone latency {dense_ms:.2f} ms ({table.describe()}): search band '
           f'{band[0]:.2f}-{band[1]:.2f} ms', flush=True)
     # the SAA model was just retrained: the search of an earlier demo run does not apply to it
     (search_dir / LOG_NAME).unlink(missing_ok=True)
@@ -241,6 +249,16 @@ def _search(plan: DemoPlan, work: Path, saa_ckpt: Path, protocol: LatencyProtoco
                             finetune_base=str(config_path(FINETUNE)))
     return _Searched(saa, request, search_sparsity(saa, request, search_dir), band,
                      band_of_dense)
+
+
+def _table_check(table: TableLatency, best, equal: EqualLatency) -> dict:
+    """The table's prediction for ``best`` against its latency timed live beside the dense
+    backbone; the scaled error divides out the machine's drift since the table was measured."""
+    predicted, measured = table.latency(best), equal.target_ms
+    dense_ratio = equal.dense_ms / table.table.dense_ms
+    return dict(table=str(table.path), predicted_ms=predicted, measured_ms=measured,
+                dense_ratio=dense_ratio, error=relative_error(predicted, measured),
+                scaled_error=relative_error(predicted * dense_ratio, measured))
 
 
 def _evaluate_rows(plan: DemoPlan, work: Path, checkpoints: dict[str, Path], saa: TaskEvaluator,
@@ -323,7 +341,8 @@ def run_demo(plan: DemoPlan = DemoPlan()) -> dict:
     searched = _search(plan, work, saa_ckpt, protocol)
     best = searched.outcome.best
     files = dict(search_plot=searched.outcome.files['search.png'],
-                 finetune_config=searched.outcome.files['config'])
+                 finetune_config=searched.outcome.files['config'],
+                 latency_table=searched.saa.latency_table.path)
 
     ablation: Optional[dict] = None
     if plan.ablations:
@@ -342,6 +361,11 @@ def run_demo(plan: DemoPlan = DemoPlan()) -> dict:
     print(f'at the searched configuration\'s {equal.target_ms:.2f} ms: uniform ratio '
           f'{equal.uniform_ratio:g} ({equal.uniform_ms:.2f} ms), dense at {equal.size[0]}x'
           f'{equal.size[1]} ({equal.size_ms:.2f} ms)', flush=True)
+    table_check = _table_check(searched.saa.latency_table, best, equal)
+    print(f'latency table: {table_check["predicted_ms"]:.2f} ms predicted for the searched '
+          f'configuration, {table_check["measured_ms"]:.2f} ms measured (error '
+          f'{table_check["error"]:+.1%}; {table_check["scaled_error"]:+.1%} scaled by the dense '
+          f'ratio {table_check["dense_ratio"]:.3f})', flush=True)
     rows = _evaluate_rows(plan, work, dict(dense=dense_ckpt, finetune=ft_ckpt), searched.saa,
                           best, equal, protocol)
     model = init_model(_config(FINETUNE, plan, work / 'final_eval', 1), str(ft_ckpt), best)
@@ -354,7 +378,8 @@ def run_demo(plan: DemoPlan = DemoPlan()) -> dict:
     files['summary'] = work / 'summary.json'
     summary = dict(plan=asdict(plan), band_ms=list(searched.band_ms),
                    band_of_dense=list(searched.band_of_dense), best_sparsity=best, rows=rows,
-                   equal_latency=equal.to_dict(), coverage=coverage[0].to_dict(),
+                   equal_latency=equal.to_dict(), latency_table=table_check,
+                   coverage=coverage[0].to_dict(),
                    coverage_per_stage=[c.to_dict() for c in coverage],
                    coverage_paper_rule=paper_rule.to_dict(),
                    accuracy_loss_at_searched=_accuracy_loss(rows_by_role(rows)),

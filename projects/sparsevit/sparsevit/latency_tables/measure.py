@@ -9,7 +9,7 @@ whole dense forward minus its dense blocks is ``fixed_ms``. A part costs the
 mean of the middle half of its rounds, so each entry carries its own noise, not
 that of a whole forward.
 
-Elsewhere (compiled or exported graphs, timed whole), the parts follow by
+Elsewhere (compiled or exported graphs), the parts follow by
 differences of the timings of configurations that change one stage at a time,
 all others dense. Per stage ``s`` of depth ``d`` with ``W``
 windows it times
@@ -23,7 +23,7 @@ windows it times
 
 plus the dense backbone: ``1 + stages x (choices + 1)`` configurations (41 for
 Swin-T and the nine default choices). Where the runtime runs one stage on its own
-(ONNX Runtime), each stage's configurations and the dense stage are timed as
+(ONNX Runtime, torch.compile), each stage's configurations and the dense stage are timed as
 graphs of that stage alone, round-robin beside the whole dense backbone, and a
 configuration's time is the dense backbone's plus its stage's difference from
 the dense stage: the differences then carry the noise of a stage, not of the
@@ -32,9 +32,10 @@ whole backbone. The table's entries follow by differences:
 ``scoring_ms[s] = T(skip) - T(dense) + d * block_ms[s][0]`` and ``fixed_ms = T(dense) -
 sum of the dense blocks``, so the table reproduces every configuration it timed.
 
-A runtime that prepares few configurations at once (compiled or exported graphs)
-is timed in groups; every group times the dense backbone too and is scaled to
-the mean dense latency of all groups, so drift between groups cancels.
+A runtime that runs only whole backbones (a further runtime, a remote device)
+times these configurations whole, in groups of as many as it prepares at once;
+every group times the dense backbone too and is scaled to the mean dense latency
+of all groups, so drift between groups cancels.
 """
 import datetime
 import json

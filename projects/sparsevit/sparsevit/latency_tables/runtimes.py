@@ -184,37 +184,72 @@ def _dynamo_limit_name() -> str:
     return 'recompile_limit' if hasattr(config, 'recompile_limit') else 'cache_size_limit'
 
 
+@contextmanager
+def _recompile_limit(at_least: int) -> Iterator[None]:
+    """torch.compile keeps at least ``at_least`` graphs per function inside the block."""
+    import torch._dynamo
+    config, name = torch._dynamo.config, _dynamo_limit_name()
+    previous = getattr(config, name)
+    setattr(config, name, max(previous, at_least))
+    try:
+        yield
+    finally:
+        setattr(config, name, previous)
+
+
+def _compiled_calls(calls: Calls, progress: Progress) -> Calls:
+    """Run each compiled call once, in the mode the timing runs in, so that it compiles now
+    (and not while it is timed)."""
+    for index, (name, fn) in enumerate(calls.items()):
+        start = time.perf_counter()
+        with torch.inference_mode():
+            fn()
+        progress(f'compiled {index + 1}/{len(calls)} ({name}) in '
+                 f'{time.perf_counter() - start:.1f} s')
+    return calls
+
+
 @register_runtime
 class TorchCompile(_TorchRuntime):
-    """torch.compile: one graph per configuration, compiled before the timing starts."""
+    """torch.compile: one graph per configuration, compiled before the timing starts; a
+    table's stage configurations are compiled as graphs of their stage alone."""
     name = 'compile'
     group_size = MAX_COMPILED_VARIANTS  # torch.compile's default number of graphs per forward
+    times_stages = True
+    STAGE_GRAPHS = 1024  # stage graphs kept while a table is measured (one code object)
 
     @contextmanager
     def calls(self, configs: Mapping[str, BlockRatios],
               progress: Progress = lambda text: None) -> Iterator[Calls]:
         import torch._dynamo
-        limit = _dynamo_limit_name()
-        previous = getattr(torch._dynamo.config, limit)
         torch._dynamo.reset()
-        setattr(torch._dynamo.config, limit, max(previous, len(configs) + 1))
         try:
-            compiled = compile_backbone(self.backbone)
+            with _recompile_limit(len(configs) + 1):
+                compiled = compile_backbone(self.backbone)
 
-            def call(ratios: BlockRatios) -> Callable[[], object]:
-                return lambda: compiled.compiled_forward(self.images, ratios)
+                def call(ratios: BlockRatios) -> Callable[[], object]:
+                    return lambda: compiled.compiled_forward(self.images, ratios)
 
-            calls = {name: call(ratios) for name, ratios in configs.items()}
-            for index, (name, fn) in enumerate(calls.items()):
-                start = time.perf_counter()
-                with torch.inference_mode():  # the mode the timing runs in: no recompile there
-                    fn()
-                progress(f'compiled {index + 1}/{len(calls)} ({name}) in '
-                         f'{time.perf_counter() - start:.1f} s')
-            yield calls
+                yield _compiled_calls({name: call(ratios) for name, ratios in configs.items()},
+                                      progress)
         finally:
-            setattr(torch._dynamo.config, limit, previous)
             torch._dynamo.reset()
+
+    @contextmanager
+    def stage_calls(self, stage: int, configs: Mapping[str, Sequence[float]],
+                    progress: Progress = lambda text: None) -> Iterator[Calls]:
+        if not hasattr(self, '_stage_inputs'):
+            self._stage_inputs = stage_inputs(self.backbone, self.images)
+        tokens, hw_shape = self._stage_inputs[stage]
+
+        def call(ratios: Sequence[float]) -> Callable[[], object]:
+            graph = torch.compile(StageGraph(self.backbone, stage, ratios, hw_shape).eval(),
+                                  dynamic=False)
+            return lambda: graph(tokens)
+
+        with _recompile_limit(self.STAGE_GRAPHS):
+            yield _compiled_calls({name: call(ratios) for name, ratios in configs.items()},
+                                  progress)
 
 
 @register_runtime

@@ -193,8 +193,13 @@ class LatencyTable:
 
     def noise_warning(self, tolerance: float = 0.02) -> Optional[str]:
         """A warning naming the parts that cost less than ``-tolerance`` of the dense latency
-        (differences of timings that the machine's noise outweighed), or None."""
-        parts = {'fixed': self.fixed_ms}
+        (differences of timings that the machine's noise outweighed), or None.
+
+        ``fixed_ms`` is not among them: where the blocks were timed in graphs of one stage,
+        it also takes up what they cost there beyond their cost inside the whole graph, and
+        may be below zero without noise.
+        """
+        parts = {}
         for s, (scoring, blocks) in enumerate(zip(self.scoring_ms, self.block_ms)):
             parts[f'stage{s} scoring'] = scoring
             parts.update({f'stage{s} block at {ratio_key(c)}': ms for c, ms in blocks.items()})

@@ -32,9 +32,10 @@ def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
 
 
 def _experiment_name(cfg: Config) -> str:
-    """A name of its own for an evaluator's runner. mmengine names a runner's logger, message
-    hub and visualizer by config and second, which two evaluators built in one second (the
-    demo builds several) would otherwise share."""
+    """A name of its own for an evaluator's runner. mmengine names a runner's logger and
+    message hub by config and second, which two evaluators built in one second (the demo
+    builds several) would otherwise share. (A visualizer that the config names itself, as
+    mmdet's do, stays shared: its folders are those of the first runner.)"""
     stem = Path(cfg.filename).stem if cfg.filename else 'search'
     return f'{stem}_{time.strftime("%Y%m%d_%H%M%S")}_{next(_EVALUATOR_NUMBERS)}'
 
@@ -55,21 +56,17 @@ def check_saa_checkpoint(checkpoint: dict, path: str) -> None:
 class TaskEvaluator:
     """Evaluates configurations of one trained model on (a subset of) its validation set.
 
-    With ``dense_reference_ms`` set, :meth:`latency` times each configuration beside
-    the dense backbone and returns its fraction of the dense latency times that
-    figure: on a machine whose speed drifts during a search (a shared CPU), the
-    latencies then keep the meaning of a band set at its start.
-
-    With ``latency_table`` set, :meth:`latency` predicts from that table (measured
-    on the deployment target) and times nothing; the table must have been
-    measured for this backbone and the protocol's input shape and batch.
+    :meth:`latency` times a configuration live, on rank 0, under ``protocol``. With
+    ``latency_table`` set, it predicts from that table (measured on the deployment
+    target, or once before the search on a machine whose speed drifts) and times
+    nothing; the table must have been measured for this backbone and the protocol's
+    input shape and batch.
     """
     latency_table: Optional[TableLatency] = None
 
     def __init__(self, cfg: Config, checkpoint: str, metric_key: str,
                  val_size: Optional[int] = None, protocol: Optional[LatencyProtocol] = None,
-                 require_saa: bool = True, dense_reference_ms: Optional[float] = None,
-                 latency_table: Optional[TableLatency] = None):
+                 require_saa: bool = True, latency_table: Optional[TableLatency] = None):
         cfg = cfg.copy()
         cfg.load_from = None
         cfg.custom_hooks = [h for h in cfg.get('custom_hooks', [])
@@ -95,7 +92,6 @@ class TaskEvaluator:
         self.evaluator = self.runner.build_evaluator(cfg.val_evaluator)
         self.evaluator.dataset_meta = self.dataloader.dataset.metainfo
         self.protocol = protocol or LatencyProtocol()  # its device resolved now, not at import
-        self.dense_reference_ms = dense_reference_ms
         self._timer: Optional[BackboneTimer] = None
         self.latency_table = latency_table
         if latency_table is not None:
@@ -157,12 +153,8 @@ class TaskEvaluator:
         return values[0]
 
     def latency(self, sparsity) -> float:
-        """Backbone latency (ms) under ``sparsity``; relative to the dense backbone timed beside
-        it where ``dense_reference_ms`` is set; predicted where ``latency_table`` is (see the
-        class docstring)."""
+        """Backbone latency (ms) under ``sparsity``: predicted where ``latency_table`` is set,
+        else timed (see the class docstring)."""
         if self.latency_table is not None:
             return self.latency_table.latency(sparsity)
-        if self.dense_reference_ms is None:
-            return self.latencies({'candidate': sparsity})['candidate']
-        ms = self.latencies({'candidate': sparsity, 'dense': None})
-        return ms['candidate'] / ms['dense'] * self.dense_reference_ms
+        return self.latencies({'candidate': sparsity})['candidate']
