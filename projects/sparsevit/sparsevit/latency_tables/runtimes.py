@@ -66,6 +66,7 @@ class LatencyRuntime(ABC):
                  threads: int):
         self.backbone, self.protocol, self.threads = backbone, protocol, threads
         self.device = torch.device(protocol.device)
+        self._stage_inputs: Optional[list[tuple[Tensor, tuple[int, int]]]] = None
 
     @abstractmethod
     def version(self) -> str:
@@ -91,6 +92,12 @@ class LatencyRuntime(ABC):
         ratios), each running that stage alone on its dense input; only where
         :attr:`times_stages`."""
         raise NotImplementedError(f'the {self.name} runtime cannot time a stage on its own')
+
+    def stage_input(self, stage: int, images: Tensor) -> tuple[Tensor, tuple[int, int]]:
+        """The dense tokens entering ``stage`` for ``images``, and their grid (computed once)."""
+        if self._stage_inputs is None:
+            self._stage_inputs = stage_inputs(self.backbone, images)
+        return self._stage_inputs[stage]
 
 
 RUNTIMES: dict[str, type] = {}
@@ -238,9 +245,7 @@ class TorchCompile(_TorchRuntime):
     @contextmanager
     def stage_calls(self, stage: int, configs: Mapping[str, Sequence[float]],
                     progress: Progress = lambda text: None) -> Iterator[Calls]:
-        if not hasattr(self, '_stage_inputs'):
-            self._stage_inputs = stage_inputs(self.backbone, self.images)
-        tokens, hw_shape = self._stage_inputs[stage]
+        tokens, hw_shape = self.stage_input(stage, self.images)
 
         def call(ratios: Sequence[float]) -> Callable[[], object]:
             graph = torch.compile(StageGraph(self.backbone, stage, ratios, hw_shape).eval(),
@@ -270,9 +275,7 @@ class OnnxRuntime(LatencyRuntime):
                                   'measure the onnxruntime runtime in fp32')
         super().__init__(backbone.float().eval(), protocol, threads)
         p = protocol
-        images = torch.randn(p.batch, backbone.in_channels, p.height, p.width)
-        self.images = images.numpy()
-        self._stage_inputs = stage_inputs(self.backbone, images)
+        self.images = torch.randn(p.batch, backbone.in_channels, p.height, p.width).numpy()
 
     def _session(self, model_bytes: bytes):
         import onnxruntime as ort
@@ -310,7 +313,7 @@ class OnnxRuntime(LatencyRuntime):
     @contextmanager
     def stage_calls(self, stage: int, configs: Mapping[str, Sequence[float]],
                     progress: Progress = lambda text: None) -> Iterator[Calls]:
-        tokens, hw_shape = self._stage_inputs[stage]
+        tokens, hw_shape = self.stage_input(stage, torch.from_numpy(self.images))
         feed = {'tokens': tokens.numpy()}
         calls = {}
         for index, (name, ratios) in enumerate(configs.items()):

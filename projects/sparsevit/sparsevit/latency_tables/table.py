@@ -208,9 +208,12 @@ class LatencyTable:
         if not negative:
             return None
         return (f'WARNING: {len(negative)} parts of {self.source} cost less than zero '
-                f'({", ".join(negative[:3])}{", ..." if len(negative) > 3 else ""}): the '
-                f'machine\'s speed changed while measuring; its predictions carry that noise: '
-                f'measure again on a quiet machine or with more timed rounds')
+                f'({", ".join(negative[:3])}{", ..." if len(negative) > 3 else ""}): either the '
+                f'machine\'s speed changed while measuring, and its predictions carry that '
+                f'noise (measure again on a quiet machine or with more timed rounds), or the '
+                f'runtime optimises a stage whose blocks are all skipped beyond the others (a '
+                f'compiled graph can), which its predictions do not carry: compare its '
+                f'predictions with measured latencies before trusting it')
 
     # --- prediction ---------------------------------------------------------------------------
 
