@@ -15,43 +15,58 @@ DOCS = ['README.md', 'projects/sparsevit/README.md', *sorted(
     for p in REPO.glob(pattern))]
 BLOCK = re.compile(r'```(?:bash|sh|shell)\n(.*?)```', re.S)
 ASSIGNMENT = re.compile(r'^([A-Z_][A-Z0-9_]*)=(\S+)$')
-LOOP = re.compile(r'^for ([A-Z_][A-Z0-9_]*) in (\S+)')
-CHOICES = re.compile(r'^\{([^{},]+),[^{}]*\}$')  # `{pytorch,compile,onnxruntime}`: the first
+LOOP = re.compile(r'^for ([A-Z_][A-Z0-9_]*) in ([^;]+);')
+CHOICES = re.compile(r'^\{[^{},]+(,[^{},]+)+\}$')  # `{pytorch,compile,onnxruntime}`: each
 REPO_PATH = re.compile(r'^(configs|tools|benchmarks|projects)/\S+\.(py|sh)$')
 
 
-def _words(line: str, variables: dict) -> list[str]:
-    for name, value in variables.items():
-        line = line.replace(f'${{{name}}}', value).replace(f'${name}', value)
-    words = shlex.split(line, comments=True)
-    return [CHOICES.sub(r'\1', word) for word in words]
+def _variants(line: str, variables: dict[str, list[str]]) -> list[list[str]]:
+    """The words of ``line`` for every value of its variables (a loop's each value) and every
+    alternative of a ``{a,b}`` placeholder."""
+    lines = [line]
+    for name in sorted(variables, key=len, reverse=True):  # $BD before $B
+        pattern = re.compile(r'\$\{?' + name + r'\b\}?')
+        lines = [pattern.sub(value, text) for text in lines
+                 for value in (variables[name] if pattern.search(text) else [''])]
+    commands = []
+    for text in lines:
+        words = shlex.split(text, comments=True)
+        choices = next((CHOICES.match(w) for w in words if CHOICES.match(w)), None)
+        if choices is None:
+            commands.append(words)
+            continue
+        for value in choices.group(0)[1:-1].split(','):
+            commands.append([value if w == choices.group(0) else w for w in words])
+    return [words for words in commands if words]
 
 
 def doc_commands() -> list[tuple[str, list[str]]]:
     """Every command line of the docs' shell blocks, continuation lines joined, the block's
-    variables (and a loop's first value) substituted."""
+    variables (each value of a loop) substituted."""
     commands = []
     for doc in DOCS:
         for block in BLOCK.findall((REPO / doc).read_text()):
-            variables: dict[str, str] = {}
+            variables: dict[str, list[str]] = {}
             for line in re.sub(r'\\\n\s*', ' ', block).splitlines():
                 line = line.strip()
                 if ASSIGNMENT.match(line):
                     name, value = ASSIGNMENT.match(line).groups()
-                    variables[name] = value
+                    variables[name] = [value]
                 elif LOOP.match(line):
-                    name, value = LOOP.match(line).groups()
-                    variables[name] = value.rstrip(';')
+                    name, values = LOOP.match(line).groups()
+                    variables[name] = values.split()
                 elif line and not line.startswith(('#', 'done', 'cd ')):
-                    words = _words(line, variables)
-                    if words:
-                        commands.append((doc, words))
+                    commands.extend((doc, words) for words in _variants(line, variables))
     return commands
 
 
 COMMANDS = doc_commands()
 TOOL_COMMANDS = [(doc, words) for doc, words in COMMANDS
                  if any(REPO_PATH.match(w) and w.startswith('tools/') for w in words)]
+# the Python tools (a shell wrapper takes its tool's options after the config: not parsed here)
+PYTHON_TOOL_COMMANDS = [(doc, words) for doc, words in TOOL_COMMANDS
+                        if next(w for w in words if REPO_PATH.match(w)
+                                and w.startswith('tools/')).endswith('.py')]
 
 
 def _script(words: list[str]) -> tuple[str, list[str]]:
@@ -60,13 +75,14 @@ def _script(words: list[str]) -> tuple[str, list[str]]:
 
 
 def test_the_docs_have_tool_commands():
-    assert len(TOOL_COMMANDS) >= 30
+    scripts = [_script(words)[0] for _, words in PYTHON_TOOL_COMMANDS]
+    assert len(scripts) >= 30 and scripts.count('tools/search.py') >= 4
+    assert sum(words[:1] == ['mim'] for _, words in COMMANDS) >= 4
 
 
 @pytest.mark.parametrize('doc,words', COMMANDS, ids=lambda v: v if isinstance(v, str) else '')
 def test_repository_paths_in_commands_exist(doc, words):
-    missing = [w for w in words if REPO_PATH.match(w) and not (REPO / w).is_file()
-               and not w.startswith('benchmarks/latency_tables/')]  # what a command writes
+    missing = [w for w in words if REPO_PATH.match(w) and not (REPO / w).is_file()]
     assert not missing, f'{doc}: {" ".join(words)} names missing files {missing}'
 
 
@@ -89,12 +105,10 @@ def _stand_ins(args: list[str], folder: Path) -> list[str]:
     return out
 
 
-@pytest.mark.parametrize('doc,words', TOOL_COMMANDS,
+@pytest.mark.parametrize('doc,words', PYTHON_TOOL_COMMANDS,
                          ids=lambda v: v if isinstance(v, str) else '')
 def test_tool_options_parse(doc, words, tmp_path, monkeypatch):
     script, args = _script(words)
-    if not script.endswith('.py'):
-        return  # shell wrappers take their tool's options after the config: not parsed here
     monkeypatch.chdir(REPO)
     args = _stand_ins(args, tmp_path)
     module = tool(script[len('tools/'):-len('.py')])

@@ -145,3 +145,14 @@ def test_torch_compile_matches_eager(tiny_swin_kwargs, device, backend):
             backbone.sparsity = sparsity
             for got, expected in zip(compiled(images), backbone(images)):
                 torch.testing.assert_close(got, expected, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize('device', DEVICES)
+def test_eager_tables_time_parts_in_place_only_on_the_cpu(device):
+    """Timing parts waits for the device at every part: a CUDA table times whole forwards."""
+    from sparsevit.analysis.latency import LatencyProtocol
+    from sparsevit.latency_tables.runtimes import build_runtime
+    backbone = SparseSwinTransformer(embed_dims=16, depths=(2, 2), num_heads=(1, 2),
+                                     strides=(4, 2), out_indices=(0, 1), window_size=4)
+    runtime = build_runtime('pytorch', backbone, LatencyProtocol(device, 1, 64, 64), 1)
+    assert runtime.times_parts == (device == 'cpu')

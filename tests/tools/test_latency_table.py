@@ -75,7 +75,8 @@ def test_measure_and_check_a_tiny_table_with_onnxruntime(tmp_path, capfd):
 
 @pytest.mark.slow
 def test_measure_and_check_a_two_stage_table_with_torch_compile(tmp_path):
-    """One graph per configuration: two stages keep the compiles few (7, then 3)."""
+    """Two stages keep the compiles few: the whole dense backbone and 4 graphs of each stage
+    for the table, then 3 whole configurations for the check."""
     config = tmp_path / 'two_stages.py'
     config.write_text(TINY_CONFIG.replace('depths=(2, 2, 4, 2), num_heads=(1, 2, 4, 8)',
                                           'depths=(2, 2), num_heads=(1, 2), strides=(4, 2), '

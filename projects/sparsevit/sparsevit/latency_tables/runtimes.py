@@ -21,7 +21,6 @@ from torch import Tensor, nn
 
 from ..analysis.latency import DTYPES, LatencyProtocol
 from ..deployment import DeploymentError, OnnxBackbone, compile_backbone, export_onnx
-from ..deployment.compiled import MAX_COMPILED_VARIANTS
 from ..deployment.onnx_export import trace_onnx
 from ..models.backbones import SparseSwinTransformer
 from ..models.backbones.sparse_stage import forward_stage
@@ -58,7 +57,7 @@ class LatencyRuntime(ABC):
     # configurations prepared at once while a table is measured (None: all of them)
     group_size: ClassVar[Optional[int]] = None
     # whether the runtime times the parts of a forward in place (:meth:`part_calls`)
-    times_parts: ClassVar[bool] = False
+    times_parts: bool = False
     # whether the runtime times one stage on its own (:meth:`stage_calls`)
     times_stages: ClassVar[bool] = False
 
@@ -90,13 +89,15 @@ class LatencyRuntime(ABC):
                     progress: Progress = lambda text: None) -> ContextManager[Calls]:
         """A context of one call per named configuration of stage ``stage`` (its blocks'
         ratios), each running that stage alone on its dense input; only where
-        :attr:`times_stages`."""
+        :attr:`times_stages`, and inside the context of :meth:`calls` (a table times them
+        beside the whole dense backbone, which releases what they compiled)."""
         raise NotImplementedError(f'the {self.name} runtime cannot time a stage on its own')
 
-    def stage_input(self, stage: int, images: Tensor) -> tuple[Tensor, tuple[int, int]]:
-        """The dense tokens entering ``stage`` for ``images``, and their grid (computed once)."""
+    def stage_input(self, stage: int) -> tuple[Tensor, tuple[int, int]]:
+        """The dense tokens entering ``stage`` for the runtime's input, and their grid
+        (computed once)."""
         if self._stage_inputs is None:
-            self._stage_inputs = stage_inputs(self.backbone, images)
+            self._stage_inputs = stage_inputs(self.backbone, torch.as_tensor(self.images))
         return self._stage_inputs[stage]
 
 
@@ -165,7 +166,13 @@ class _TorchRuntime(LatencyRuntime):
 class PyTorchEager(_TorchRuntime):
     """PyTorch eager mode: the backbone's forward at each configuration."""
     name = 'pytorch'
-    times_parts = True
+
+    def __init__(self, backbone: SparseSwinTransformer, protocol: LatencyProtocol,
+                 threads: int):
+        super().__init__(backbone, protocol, threads)
+        # on CUDA, timing parts waits for the device at every part, which a real forward does
+        # not: there the table times whole forwards
+        self.times_parts = self.device.type == 'cpu'
 
     @contextmanager
     def calls(self, configs: Mapping[str, BlockRatios],
@@ -221,7 +228,6 @@ class TorchCompile(_TorchRuntime):
     """torch.compile: one graph per configuration, compiled before the timing starts; a
     table's stage configurations are compiled as graphs of their stage alone."""
     name = 'compile'
-    group_size = MAX_COMPILED_VARIANTS  # torch.compile's default number of graphs per forward
     times_stages = True
     STAGE_GRAPHS = 1024  # stage graphs kept while a table is measured (one code object)
 
@@ -245,7 +251,7 @@ class TorchCompile(_TorchRuntime):
     @contextmanager
     def stage_calls(self, stage: int, configs: Mapping[str, Sequence[float]],
                     progress: Progress = lambda text: None) -> Iterator[Calls]:
-        tokens, hw_shape = self.stage_input(stage, self.images)
+        tokens, hw_shape = self.stage_input(stage)
 
         def call(ratios: Sequence[float]) -> Callable[[], object]:
             graph = torch.compile(StageGraph(self.backbone, stage, ratios, hw_shape).eval(),
@@ -262,7 +268,6 @@ class OnnxRuntime(LatencyRuntime):
     """ONNX Runtime (CPU execution provider): each configuration exported to its own fp32
     graph and run in its own session; the files live in a temporary folder."""
     name = 'onnxruntime'
-    group_size = 8  # sessions alive at once: bounds memory and the export time per round-robin
     times_stages = True
 
     def __init__(self, backbone: SparseSwinTransformer, protocol: LatencyProtocol,
@@ -313,7 +318,7 @@ class OnnxRuntime(LatencyRuntime):
     @contextmanager
     def stage_calls(self, stage: int, configs: Mapping[str, Sequence[float]],
                     progress: Progress = lambda text: None) -> Iterator[Calls]:
-        tokens, hw_shape = self.stage_input(stage, torch.from_numpy(self.images))
+        tokens, hw_shape = self.stage_input(stage)
         feed = {'tokens': tokens.numpy()}
         calls = {}
         for index, (name, ratios) in enumerate(configs.items()):

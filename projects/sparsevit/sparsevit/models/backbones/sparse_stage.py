@@ -145,8 +145,9 @@ def forward_stage(blocks: Sequence[SwinBlock], ratios: Sequence[float], x: Tenso
     are scored on when the first block is pruned. With ``record``, appends per
     block its partition, window grid and kept windows (``(B, k)``, None when all
     were kept), for visualisation. With ``lap`` (a :class:`PartClock` lap of the
-    stage), charges the window layout to ``'layout'``, the window ranking to
-    ``'scoring'`` and each block to ``'block<index>'``.
+    stage), charges the window layout to ``'layout'``, the window ranking (with the
+    layout of ``scored``) to ``'scoring'`` and each block to ``'block<index>'`` (a block
+    that keeps no window has no entry).
     """
     batch = x.shape[0]
     attn = blocks[0].attn
@@ -157,9 +158,9 @@ def forward_stage(blocks: Sequence[SwinBlock], ratios: Sequence[float], x: Tenso
     geo = window_geometry(height, width, attn.window_size, shift, x.device)
     windows = to_windows(x, geo)
     selector = WindowSelector(geo, batch)
-    scored_windows = to_windows(scored, geo) if scored is not None and ratios[0] > 0 else None
     if lap is not None:
         lap('layout')
+    scored_windows = to_windows(scored, geo) if scored is not None and ratios[0] > 0 else None
     for index, (block, ratio) in enumerate(zip(blocks, ratios)):
         ranked = scored_windows if index == 0 and scored_windows is not None else windows
         kept = selector.kept(ranked, block.attn.shift_size > 0, ratio)

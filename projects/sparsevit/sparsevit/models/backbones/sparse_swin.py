@@ -95,8 +95,10 @@ class SparseSwinTransformer(SwinTransformer):
         Yields a list to which each forward appends a dict of seconds per part:
         ``embed``; per stage ``stage<s> layout`` (window partition and reverse),
         ``stage<s> scoring`` (window ranking), ``stage<s> block<i>`` (a block on its
-        kept windows, gathering and writing back included) and ``stage<s> output``
-        (patch merging and output norm). The parts add up to the forward's time.
+        kept windows, gathering and writing back included; none for a block that keeps no
+        window) and ``stage<s> output`` (patch merging and output norm). The parts add up
+        to the forward's time. On CUDA every part waits for the device, which removes the
+        overlap of host and device that an untimed forward has.
         """
         outer, self._part_times = self._part_times, []
         try:
