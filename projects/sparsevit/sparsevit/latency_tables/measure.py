@@ -156,8 +156,10 @@ def solve_in_place(parts: Mapping[str, Mapping[str, float]], dense_ms: float,
         def blocks_at(name: str) -> float:
             return statistics.fmean(parts[name].get(f'stage{s} block{i}', 0.0)
                                     for i in range(depth))
-        scoring = statistics.fmean(parts[f'uniform {ratio_key(c)}'][f'stage{s} scoring']
-                                   for c in pruned) - dense[f'stage{s} scoring'] if pruned else 0.0
+        scoring = 0.0
+        if pruned:
+            scoring = statistics.fmean(parts[f'uniform {ratio_key(c)}'][f'stage{s} scoring']
+                                       for c in pruned) - dense[f'stage{s} scoring']
         blocks = {0.0: blocks_at('dense')}
         blocks.update({float(c): blocks_at(f'uniform {ratio_key(c)}') for c in pruned})
         stages.append(dict(scoring_ms=scoring, block_ms=blocks))
@@ -244,10 +246,10 @@ def time_configurations(runtime: LatencyRuntime, configs: Mapping[str, BlockRati
 def _time_and_solve(runtime: LatencyRuntime, depths: Sequence[int], windows: Sequence[int],
                     choices: Sequence[float], protocol: LatencyProtocol,
                     announce: Callable[[int], None], report: Report
-                    ) -> tuple[str, int, dict[str, float], float, list[dict]]:
+                    ) -> tuple[str, dict[str, float], float, list[dict]]:
     """Time the plan of the runtime's design (see the module docstring) and solve it: the
-    design in words, the number of configurations, their times (ms), ``fixed_ms`` and the
-    stages' entries."""
+    design in words, the times (ms) of its configurations, ``fixed_ms`` and the stages'
+    entries."""
     warmup, runs = protocol.warmup, protocol.runs
     if runtime.times_parts:
         plan = in_place_plan(depths, choices)
@@ -255,8 +257,7 @@ def _time_and_solve(runtime: LatencyRuntime, depths: Sequence[int], windows: Seq
         times, parts = time_parts(runtime, plan, warmup, runs, report)
         design = (f'{len(plan)} configurations (dense, uniform at each choice) timed '
                   'round-robin; blocks, scoring and the dense forward timed in place')
-        return (design, len(plan), times,
-                *solve_in_place(parts, times['dense'], depths, choices))
+        return design, times, *solve_in_place(parts, times['dense'], depths, choices)
     plan = measurement_plan(depths, windows, choices)
     announce(len(plan))
     if runtime.times_stages:
@@ -268,7 +269,7 @@ def _time_and_solve(runtime: LatencyRuntime, depths: Sequence[int], windows: Seq
         groups = len(_groups(list(plan), runtime.group_size))
         design = (f'{len(plan)} whole-backbone configurations timed round-robin in {groups} '
                   'group(s), each with the dense backbone; parts by differences')
-    return (design, len(plan), times, *solve_table(times, depths, choices))
+    return design, times, *solve_table(times, depths, choices)
 
 
 def measure_table(backbone_kwargs: dict, runtime_name: str, protocol: LatencyProtocol,
@@ -289,7 +290,7 @@ def measure_table(backbone_kwargs: dict, runtime_name: str, protocol: LatencyPro
     architecture = architecture_of(backbone)
     geometry = stage_geometry(architecture, protocol.height, protocol.width)
     runtime = build_runtime(runtime_name, backbone, protocol, threads)
-    design, count, times, fixed, solved = _time_and_solve(
+    design, times, fixed, solved = _time_and_solve(
         runtime, backbone.depths, [g['windows'] for g in geometry], choices, protocol,
         lambda count: report(f'measuring {count} configurations on {runtime.version()}, '
                              f'{device_name(runtime.device)}, {threads} threads, '
@@ -308,7 +309,7 @@ def measure_table(backbone_kwargs: dict, runtime_name: str, protocol: LatencyPro
             device_name=device_name(runtime.device), threads=threads, dtype=protocol.dtype,
             batch=protocol.batch, shape=[protocol.height, protocol.width],
             warmup=protocol.warmup, runs=protocol.runs,
-            statistic='mean of the middle half (ms)', configurations=count, design=design,
+            statistic='mean of the middle half (ms)', configurations=len(times), design=design,
             date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
             measure_seconds=round(time.monotonic() - start, 1)),
         backbone=dict(source=source, kwargs=backbone_kwargs, architecture=architecture,

@@ -78,11 +78,8 @@ class SparseSwinTransformer(SwinTransformer):
         (``(B, k)`` window indices on the CPU, None when the block kept every window).
         Outside the block the forward records nothing.
         """
-        outer, self._window_records = self._window_records, []
-        try:
-            yield self._window_records
-        finally:
-            self._window_records = outer
+        with self._collecting('_window_records') as forwards:
+            yield forwards
 
     @contextmanager
     def timing_parts(self) -> Iterator[list]:
@@ -100,11 +97,18 @@ class SparseSwinTransformer(SwinTransformer):
         to the forward's time. On CUDA every part waits for the device, which removes the
         overlap of host and device that an untimed forward has.
         """
-        outer, self._part_times = self._part_times, []
+        with self._collecting('_part_times') as forwards:
+            yield forwards
+
+    @contextmanager
+    def _collecting(self, attribute: str) -> Iterator[list]:
+        """Set ``attribute`` to a new list, which forwards append to, for the ``with`` block."""
+        outer = getattr(self, attribute)
+        setattr(self, attribute, [])
         try:
-            yield self._part_times
+            yield getattr(self, attribute)
         finally:
-            self._part_times = outer
+            setattr(self, attribute, outer)
 
     def train(self, mode: bool = True) -> 'SparseSwinTransformer':
         """Set training mode, keeping frozen stages in eval mode; returns ``self``."""
