@@ -65,8 +65,8 @@ def test_stage_graphs_run_on_the_tokens_entering_their_stage():
                                      strides=(4, 2), out_indices=(0, 1), window_size=4).eval()
     images = torch.randn(2, 3, 64, 64)
     inputs = stage_inputs(backbone, images)
-    assert [(tuple(x.shape), hw) for x, hw in inputs] == [((2, 256, 16), (16, 16)),
-                                                          ((2, 64, 32), (8, 8))]
+    assert [(tuple(x.shape), hw, scored) for x, hw, scored in inputs] == [
+        ((2, 256, 16), (16, 16), None), ((2, 64, 32), (8, 8), None)]
     with torch.no_grad():
         out = StageGraph(backbone, 0, (0.0, 0.0), inputs[0][1])(inputs[0][0])
         merged, hw = backbone.stages[0].downsample(out, inputs[0][1])
@@ -75,6 +75,31 @@ def test_stage_graphs_run_on_the_tokens_entering_their_stage():
     assert torch.equal(merged, inputs[1][0])
     assert torch.allclose(backbone.norm1(last).view(2, 8, 8, 32).permute(0, 3, 1, 2), expected,
                           atol=1e-6)
+
+
+def test_stage_graphs_keep_the_windows_the_backbone_keeps():
+    """Stage 0 ranks on its pre-norm tokens where the backbone does; with ``with_kept`` a
+    graph returns the kept windows (an exporter cannot drop the ranking), also where every
+    block is skipped."""
+    torch.manual_seed(0)
+    backbone = SparseSwinTransformer(embed_dims=16, depths=(2, 2), num_heads=(1, 2),
+                                     strides=(4, 2), out_indices=(0, 1), window_size=4,
+                                     patch_norm=True, score_before_patch_norm=True).eval()
+    images = torch.randn(2, 3, 64, 64)
+    inputs = stage_inputs(backbone, images)
+    assert inputs[0].scored is not None and inputs[1].scored is None
+    ratios = (0.5, 0.75)
+    with torch.no_grad():
+        with backbone.recording_windows() as forwards:
+            backbone.forward_at(images, (ratios, (0.0, 0.0)))
+        records = forwards[0]
+        out, *kept = StageGraph(backbone, 0, ratios, inputs[0].hw_shape, with_kept=True)(
+            inputs[0].tokens, inputs[0].scored)
+        skipped = StageGraph(backbone, 0, (1.0, 1.0), inputs[0].hw_shape, with_kept=True)(
+            inputs[0].tokens, inputs[0].scored)
+    assert [k.tolist() for k in kept] == [r['kept'].tolist() for r in records[0]]
+    assert torch.equal(skipped[0], inputs[0].tokens)  # no block runs
+    assert [tuple(k.shape) for k in skipped[1:]] == [(2, 0), (2, 0)]
 
 
 class WholeRuntime(StageRuntime):
@@ -105,3 +130,35 @@ def test_a_runtime_of_whole_backbones_times_the_plan_in_groups_with_the_dense_on
     assert times['dense'] == pytest.approx(120.0 * 2.0)  # the mean of the groups' dense
     for name, ratios in plan.items():  # every group scaled to that mean speed
         assert times[name] == pytest.approx(2.0 * (100.0 + stage_ms(0, ratios[0]))), name
+
+
+def test_onnx_stage_graphs_take_stage_0s_scored_tokens_and_output_the_kept_windows():
+    pytest.importorskip('onnxruntime')
+    from sparsevit.analysis.latency import LatencyProtocol
+    from sparsevit.latency_tables.runtimes import OnnxRuntime
+    torch.manual_seed(0)
+    backbone = SparseSwinTransformer(embed_dims=16, depths=(2, 2), num_heads=(1, 2),
+                                     strides=(4, 2), out_indices=(0, 1), window_size=4,
+                                     score_before_patch_norm=True).eval()
+    runtime = OnnxRuntime(backbone, LatencyProtocol('cpu', 1, 64, 64, 'fp32', 0, 1), 1)
+    with runtime.stage_calls(0, {'skip': (1.0, 1.0), 'half': (0.5, 0.5)}) as calls:
+        skipped, half = calls['skip'](), calls['half']()
+    assert [out.shape for out in skipped] == [(1, 256, 16), (1, 0), (1, 0)]
+    assert [out.shape for out in half] == [(1, 256, 16), (1, 8), (1, 8)]
+
+
+def test_a_check_times_the_dense_backbone_three_times_per_round_spread_through_it(
+        monkeypatch):
+    order = []
+
+    def interleaved(calls, device, warmup, runs, progress):
+        order.extend(calls)
+        ms = {'dense': 100.0, 'dense 2': 103.0, 'dense 3': 106.0}  # the machine slows
+        return {name: LatencyResult(ms.get(name, 50.0), 0.0, 0.0, runs) for name in calls}
+
+    monkeypatch.setattr(measure, 'measure_interleaved', interleaved)
+    configs = {'dense': ((0.0, 0.0), ), **{f'c{i}': ((0.5, 0.5), ) for i in range(6)}}
+    times = measure.time_configurations(StageRuntime(0.0, None), configs, 0, 1, None,
+                                        lambda text: None, dense_repeats=3)
+    assert order == ['dense', 'c0', 'c1', 'dense 2', 'c2', 'c3', 'dense 3', 'c4', 'c5']
+    assert times == {'dense': pytest.approx(103.0), **{f'c{i}': 50.0 for i in range(6)}}

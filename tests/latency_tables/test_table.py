@@ -131,10 +131,13 @@ def test_the_in_place_design_reads_the_parts_off_the_forwards():
 
     parts = {'dense': forward(0.0, 0.1), 'uniform 0.5': forward(0.5, 0.1),
              'uniform 0.75': forward(0.75, 0.1)}
-    dense_ms = sum(parts['dense'].values()) + 0.5  # the whole forward: parts and the rest
-    fixed, stages = solve_in_place(parts, dense_ms, depths, choices)
+    # whole forwards: their parts and the rest, which moves by +-0.1 between configurations
+    times = {name: sum(p.values()) + rest for (name, p), rest in zip(parts.items(),
+                                                                     (0.4, 0.6, 0.5))}
+    fixed, stages = solve_in_place(parts, times, depths, choices)
     assert stages[0]['block_ms'] == pytest.approx({c: 10.0 / (1.0 + c) + 0.5 for c in choices})
     assert stages[1]['block_ms'] == pytest.approx({c: 10.0 / (1.0 + c) + 1.0 for c in choices})
     assert stages[0]['scoring_ms'] == pytest.approx((0.5 + 0.75) / 2)
     assert stages[1]['scoring_ms'] == pytest.approx(2 * (0.5 + 0.75) / 2)
-    assert fixed == pytest.approx(3.0 + 1.0 + 0.2 + 0.5)  # embed, layout, dense checks, rest
+    # embed, layout, dense checks, the mean rest
+    assert fixed == pytest.approx(3.0 + 1.0 + 0.2 + 0.5)

@@ -4,10 +4,10 @@ Two designs. Where the runtime times the parts of a forward in place (PyTorch
 eager: :meth:`SparseSwinTransformer.timing_parts`), it times, round-robin, the
 dense backbone and the uniform configuration at every nonzero choice, and reads
 each block's cost at each ratio, and each stage's scoring, off the forwards
-themselves (``1 + choices`` configurations: 9 for the default choices); the
-whole dense forward minus its dense blocks is ``fixed_ms``. A part costs the
-mean of the middle half of its rounds, so each entry carries its own noise, not
-that of a whole forward.
+themselves (``1 + choices`` configurations: 9 for the default choices);
+``fixed_ms``, what a forward costs beyond its blocks and its scoring, is the mean
+over all of them. A part costs the mean of the middle half of its rounds, so
+each entry carries its own noise, not that of a whole forward.
 
 Elsewhere (compiled or exported graphs), the parts follow by
 differences of the timings of configurations that change one stage at a time,
@@ -52,12 +52,14 @@ from ..models.backbones import SparseSwinTransformer
 from ..presets import REFERENCE_CONFIGS, SWIN_ARCHS, uniform
 from ..search_space import SearchSpace
 from ..sparsity import BlockRatios, SparsityError, kept_windows, normalize_sparsity
-from .runtimes import LatencyRuntime, build_runtime, device_name
+from .runtimes import Calls, LatencyRuntime, build_runtime, device_name
 from .table import (FORMAT, FORMAT_VERSION, LatencyTable, LatencyTableError, architecture_of,
                     geometry_fingerprint, ratio_key, relative_error, stage_geometry)
 
 Report = Callable[[str], None]
 CHECK_UNIFORM = (0.3, 0.5, 0.6, 0.8)
+# the dense backbone's timings per round of a check: their mean scales every error
+CHECK_DENSE_REPEATS = 3
 # backbone arguments that change weights or training, not the computation at inference
 NOT_ARCHITECTURE = ('type', 'sparsity', 'init_cfg', 'pretrained', 'with_cp', 'convert_weights',
                     'frozen_stages')
@@ -140,18 +142,20 @@ def in_place_plan(depths: Sequence[int], choices: Sequence[float]) -> dict[str, 
     return plan
 
 
-def solve_in_place(parts: Mapping[str, Mapping[str, float]], dense_ms: float,
+def solve_in_place(parts: Mapping[str, Mapping[str, float]], times: Mapping[str, float],
                    depths: Sequence[int], choices: Sequence[float]) -> tuple[float, list[dict]]:
     """``fixed_ms`` and, per stage, ``scoring_ms`` and ``block_ms`` from the part costs (ms)
-    of the in-place plan's configurations and the dense backbone's whole latency.
+    of the in-place plan's configurations and their whole latencies ``times``.
 
     A block costs the mean of its stage's blocks; a stage's scoring is what its ranking
     costs when it prunes beyond what it costs dense (a few checks), averaged over the
-    choices.
+    choices. ``fixed_ms`` is what a whole forward costs beyond its blocks and that extra
+    scoring: the same work in every configuration, so it is their mean, and the noise of one
+    whole timing does not shift every prediction.
     """
     dense = parts['dense']
     pruned = [c for c in choices if c > 0]
-    stages, dense_blocks = [], 0.0
+    stages = []
     for s, depth in enumerate(depths):
         def blocks_at(name: str) -> float:
             return statistics.fmean(parts[name].get(f'stage{s} block{i}', 0.0)
@@ -163,8 +167,15 @@ def solve_in_place(parts: Mapping[str, Mapping[str, float]], dense_ms: float,
         blocks = {0.0: blocks_at('dense')}
         blocks.update({float(c): blocks_at(f'uniform {ratio_key(c)}') for c in pruned})
         stages.append(dict(scoring_ms=scoring, block_ms=blocks))
-        dense_blocks += depth * blocks[0.0]
-    return dense_ms - dense_blocks, stages
+
+    def beyond_blocks(name: str) -> float:
+        own = parts[name]
+        blocks = sum(ms for part, ms in own.items() if ' block' in part)
+        scoring = sum(own[f'stage{s} scoring'] - dense[f'stage{s} scoring']
+                      for s in range(len(depths)))
+        return times[name] - blocks - scoring
+
+    return statistics.fmean(beyond_blocks(name) for name in parts), stages
 
 
 def time_parts(runtime: LatencyRuntime, configs: Mapping[str, BlockRatios], warmup: int,
@@ -221,21 +232,42 @@ def time_stagewise(runtime: LatencyRuntime, plan: Mapping[str, BlockRatios], sta
     return times
 
 
+def _dense_names(repeats: int) -> list[str]:
+    return ['dense', *(f'dense {i + 1}' for i in range(1, repeats))]
+
+
+def _dense_spread(calls: Calls, repeats: int) -> Calls:
+    """``calls`` in an order that runs the dense one ``repeats`` times per round, spread
+    evenly through the round (under :func:`_dense_names`)."""
+    others = [name for name in calls if name != 'dense']
+    spread: Calls = {}
+    for i, dense in enumerate(_dense_names(repeats)):
+        spread[dense] = calls['dense']
+        spread.update({name: calls[name] for name in
+                       others[len(others) * i // repeats:len(others) * (i + 1) // repeats]})
+    return spread
+
+
 def time_configurations(runtime: LatencyRuntime, configs: Mapping[str, BlockRatios],
                         warmup: int, runs: int, group_size: Optional[int],
-                        report: Report) -> dict[str, float]:
+                        report: Report, dense_repeats: int = 1) -> dict[str, float]:
     """Latency (ms, mean of the middle half) of every configuration, round-robin per group,
-    each group scaled to the mean dense latency of all groups."""
+    each group scaled to the mean dense latency of all groups. The dense backbone runs
+    ``dense_repeats`` times per round, and its latency is their mean."""
     groups = _groups(list(configs), group_size)
     raw = []
     for g, names in enumerate(groups):
         prefix = f'group {g + 1}/{len(groups)}: ' if len(groups) > 1 else ''
         with runtime.calls({n: configs[n] for n in names}, lambda t: report(prefix + t)) as calls:
+            calls = _dense_spread(calls, dense_repeats)
             results = measure_interleaved(
                 calls, runtime.device, warmup, runs,
                 lambda done, total: report(f'{prefix}round {done}/{total} of '
                                            f'{len(calls)} configurations'))
-        raw.append({name: r.mean_ms for name, r in results.items()})
+        dense_names = _dense_names(dense_repeats)
+        group = {name: r.mean_ms for name, r in results.items() if name not in dense_names}
+        group['dense'] = statistics.fmean(results[name].mean_ms for name in dense_names)
+        raw.append(group)
     dense = statistics.fmean(group['dense'] for group in raw)
     times = {'dense': dense}
     for group in raw:
@@ -257,7 +289,7 @@ def _time_and_solve(runtime: LatencyRuntime, depths: Sequence[int], windows: Seq
         times, parts = time_parts(runtime, plan, warmup, runs, report)
         design = (f'{len(plan)} configurations (dense, uniform at each choice) timed '
                   'round-robin; blocks, scoring and the dense forward timed in place')
-        return design, times, *solve_in_place(parts, times['dense'], depths, choices)
+        return design, times, *solve_in_place(parts, times, depths, choices)
     plan = measurement_plan(depths, windows, choices)
     announce(len(plan))
     if runtime.times_stages:
@@ -295,6 +327,10 @@ def measure_table(backbone_kwargs: dict, runtime_name: str, protocol: LatencyPro
         lambda count: report(f'measuring {count} configurations on {runtime.version()}, '
                              f'{device_name(runtime.device)}, {threads} threads, '
                              f'{protocol.describe()}'), report)
+    # the table's dense backbone: the timed one where the parts are differences, the dense
+    # blocks plus the mean fixed part where they are timed in place
+    dense_ms = fixed + sum(geo['depth'] * entry['block_ms'][0.0]
+                           for geo, entry in zip(geometry, solved))
     stages = []
     for geo, entry in zip(geometry, solved):
         stages.append(dict(
@@ -315,7 +351,7 @@ def measure_table(backbone_kwargs: dict, runtime_name: str, protocol: LatencyPro
         backbone=dict(source=source, kwargs=backbone_kwargs, architecture=architecture,
                       fingerprint=geometry_fingerprint(architecture, protocol.height,
                                                        protocol.width, protocol.batch)),
-        choices=choices, dense_ms=times['dense'], fixed_ms=fixed, stages=stages,
+        choices=choices, dense_ms=dense_ms, fixed_ms=fixed, stages=stages,
         measured_ms=times)
     return LatencyTable(data, 'the measured table')
 
@@ -355,7 +391,7 @@ def check_table(table: LatencyTable, count: int, seed: int, warmup: int, runs: i
     configs = check_configurations(table, count, seed)
     report(f'checking {table.source} on {len(configs)} configurations, one round-robin run on '
            f'{runtime.version()}, {device_name(runtime.device)}, {threads} threads')
-    times = time_configurations(runtime, configs, warmup, runs, None, report)
+    times = time_configurations(runtime, configs, warmup, runs, None, report, CHECK_DENSE_REPEATS)
     scale = table.dense_ms / times['dense']
     rows = []
     for name, ratios in configs.items():

@@ -14,7 +14,8 @@ import time
 from abc import ABC, abstractmethod
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, ClassVar, ContextManager, Iterator, Mapping, Optional, Sequence
+from typing import (Callable, ClassVar, ContextManager, Iterator, Mapping, NamedTuple, Optional,
+                    Sequence, Union)
 
 import torch
 from torch import Tensor, nn
@@ -44,6 +45,14 @@ def device_name(device: torch.device) -> str:
     return f'{platform.processor() or platform.machine()}, {os.cpu_count()} cores'
 
 
+class StageInput(NamedTuple):
+    """The dense tokens ``(B, H * W, C)`` entering a stage, their grid, and the tokens the
+    stage ranks its windows on where they differ (stage 0 of ``score_before_patch_norm``)."""
+    tokens: Tensor
+    hw_shape: tuple[int, int]
+    scored: Optional[Tensor] = None
+
+
 class LatencyRuntime(ABC):
     """How the backbone runs on the target: PyTorch eager, a compiled graph, an exported one.
 
@@ -65,7 +74,7 @@ class LatencyRuntime(ABC):
                  threads: int):
         self.backbone, self.protocol, self.threads = backbone, protocol, threads
         self.device = torch.device(protocol.device)
-        self._stage_inputs: Optional[list[tuple[Tensor, tuple[int, int]]]] = None
+        self._stage_inputs: Optional[list[StageInput]] = None
 
     @abstractmethod
     def version(self) -> str:
@@ -93,9 +102,9 @@ class LatencyRuntime(ABC):
         beside the whole dense backbone, which releases what they compiled)."""
         raise NotImplementedError(f'the {self.name} runtime cannot time a stage on its own')
 
-    def stage_input(self, stage: int) -> tuple[Tensor, tuple[int, int]]:
-        """The dense tokens entering ``stage`` for the runtime's input, and their grid
-        (computed once)."""
+    def stage_input(self, stage: int) -> StageInput:
+        """What enters ``stage`` of the dense backbone for the runtime's input (computed
+        once)."""
         if self._stage_inputs is None:
             self._stage_inputs = stage_inputs(self.backbone, torch.as_tensor(self.images))
         return self._stage_inputs[stage]
@@ -119,28 +128,38 @@ def build_runtime(name: str, backbone: SparseSwinTransformer, protocol: LatencyP
 
 
 class StageGraph(nn.Module):
-    """One stage of a backbone at fixed ratios, on its input tokens: what a stage graph runs."""
+    """One stage of a backbone at fixed ratios, on its input tokens: what a stage graph runs.
+
+    With ``with_kept``, it also returns the windows each pruned block kept, as an exported
+    backbone does (:class:`~sparsevit.deployment.ExportableBackbone`): then an exporter
+    keeps the ranking of a stage whose blocks are all skipped, as it does in the whole graph.
+    """
 
     def __init__(self, backbone: SparseSwinTransformer, stage: int, ratios: Sequence[float],
-                 hw_shape: tuple[int, int]):
+                 hw_shape: tuple[int, int], with_kept: bool = False):
         super().__init__()
         self.blocks = backbone.stages[stage].blocks
-        self.ratios, self.hw_shape = tuple(ratios), hw_shape
+        self.ratios, self.hw_shape, self.with_kept = tuple(ratios), hw_shape, with_kept
 
-    def forward(self, tokens: Tensor) -> Tensor:
-        return forward_stage(self.blocks, self.ratios, tokens, self.hw_shape)
+    def forward(self, tokens: Tensor,
+                scored: Optional[Tensor] = None) -> Union[Tensor, tuple[Tensor, ...]]:
+        record: Optional[list] = [] if self.with_kept else None
+        out = forward_stage(self.blocks, self.ratios, tokens, self.hw_shape, record, scored)
+        if record is None:
+            return out
+        return (out, *(r['kept'] for r in record if r['kept'] is not None))
 
 
-def stage_inputs(backbone: SparseSwinTransformer,
-                 images: Tensor) -> list[tuple[Tensor, tuple[int, int]]]:
-    """The ``(B, H * W, C)`` tokens and token grid entering each stage of the dense backbone."""
+def stage_inputs(backbone: SparseSwinTransformer, images: Tensor) -> list[StageInput]:
+    """What enters each stage of the dense backbone for ``images``."""
     with torch.no_grad():
-        x, hw_shape, _ = backbone._embed(images)
+        x, hw_shape, scored = backbone._embed(images)
         if backbone.use_abs_pos_embed:
             x = x + backbone.absolute_pos_embed
         inputs = []
         for stage in backbone.stages:
-            inputs.append((x, hw_shape))
+            inputs.append(StageInput(x, hw_shape, scored))
+            scored = None
             if stage.downsample is not None:
                 out = forward_stage(stage.blocks, (0.0, ) * len(stage.blocks), x, hw_shape)
                 x, hw_shape = stage.downsample(out, hw_shape)
@@ -251,12 +270,13 @@ class TorchCompile(_TorchRuntime):
     @contextmanager
     def stage_calls(self, stage: int, configs: Mapping[str, Sequence[float]],
                     progress: Progress = lambda text: None) -> Iterator[Calls]:
-        tokens, hw_shape = self.stage_input(stage)
+        tokens, hw_shape, scored = self.stage_input(stage)
 
         def call(ratios: Sequence[float]) -> Callable[[], object]:
+            # features only, as the compiled backbone returns
             graph = torch.compile(StageGraph(self.backbone, stage, ratios, hw_shape).eval(),
                                   dynamic=False)
-            return lambda: graph(tokens)
+            return lambda: graph(tokens, scored)
 
         with _recompile_limit(self.STAGE_GRAPHS):
             yield _compiled_calls({name: call(ratios) for name, ratios in configs.items()},
@@ -318,14 +338,16 @@ class OnnxRuntime(LatencyRuntime):
     @contextmanager
     def stage_calls(self, stage: int, configs: Mapping[str, Sequence[float]],
                     progress: Progress = lambda text: None) -> Iterator[Calls]:
-        tokens, hw_shape = self.stage_input(stage)
-        feed = {'tokens': tokens.numpy()}
+        tokens, hw_shape, scored = self.stage_input(stage)
+        inputs = {'tokens': tokens} if scored is None else {'tokens': tokens, 'scored': scored}
+        feed = {name: value.numpy() for name, value in inputs.items()}
         calls = {}
         for index, (name, ratios) in enumerate(configs.items()):
             start = time.perf_counter()
-            graph = StageGraph(self.backbone, stage, ratios, hw_shape).eval()
-            session = self._session(
-                trace_onnx(graph, (tokens, ), ['tokens'], ['out']).SerializeToString())
+            # with the kept windows as outputs, as an exported backbone has them
+            graph = StageGraph(self.backbone, stage, ratios, hw_shape, with_kept=True).eval()
+            session = self._session(trace_onnx(graph, tuple(inputs.values()), list(inputs),
+                                               ['out']).SerializeToString())
             calls[name] = (lambda s: lambda: s.run(None, feed))(session)
             progress(f'exported stage {stage} graph {index + 1}/{len(configs)} ({name}) in '
                      f'{time.perf_counter() - start:.1f} s')
