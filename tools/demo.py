@@ -3,7 +3,7 @@
     python tools/demo.py [--work-dir work_dirs/demo] [--data-root data/demo_coco] [--quick]
                          [--ablations]
 
-``--quick`` shrinks every step to a smoke test of a minute or two; ``--ablations``
+``--quick`` shrinks every step to a smoke test (its time is not recorded); ``--ablations``
 adds a random search with the evolution's budget and plots both.
 """
 import argparse
