@@ -66,6 +66,6 @@ def test_the_real_sources_exist_and_the_links_are_ignored_by_git(setup_py):
     assert set(setup_py['MIM_FILES']) == {'configs', 'tools', 'model-index.yml', 'metafile.yml'}
     assert all(path.exists() for path in setup_py['MIM_FILES'].values())
     assert setup_py['EDITABLE_COMMANDS'] == {'develop', 'editable_wheel'}
-    ignored = subprocess.run(
-        ['git', 'check-ignore', '-q', 'projects/sparsevit/sparsevit/.mim/configs'], cwd=REPO)
+    links = REPO.joinpath('projects', 'sparsevit', 'sparsevit', '.mim', 'configs')
+    ignored = subprocess.run(['git', 'check-ignore', '-q', str(links.relative_to(REPO))], cwd=REPO)
     assert ignored.returncode == 0
