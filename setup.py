@@ -2,14 +2,9 @@
 
 Like mmdet, mmseg and mmdet3d, an installed package carries its configs, tools and
 model index under ``sparsevit/.mim``, where ``mim train/test/search sparsevit`` find
-them. A regular build copies them into the build. An editable install (``develop``,
-``editable_wheel``) runs from the checkout: there ``.mim`` in the source package holds
-relative symlinks to them (git-ignored), so that an install whose package location is
-the checkout (``setup.py develop``) serves mim from the files being edited.
+them. They are copied into the build, never into the source tree.
 """
-import os
 import shutil
-import sys
 from pathlib import Path
 
 from setuptools import setup
@@ -24,34 +19,6 @@ MIM_FILES = {
     'model-index.yml': PROJECT / 'model-index.yml',
     'metafile.yml': PROJECT / 'metafile.yml',
 }
-
-
-EDITABLE_COMMANDS = {'develop', 'editable_wheel'}
-
-
-def link_mim_files(package: Path = PROJECT / 'sparsevit', sources: dict = MIM_FILES) -> Path:
-    """Make ``package/.mim`` hold relative symlinks to ``sources`` (copies where the system
-    refuses symlinks); an earlier link or copy of the same name is replaced. Returns the
-    ``.mim`` folder."""
-    target = package / '.mim'
-    target.mkdir(exist_ok=True)
-    for name, source in sources.items():
-        link = target / name
-        relative = os.path.relpath(source, target)
-        if link.is_symlink() and os.readlink(link) == relative:
-            continue
-        if link.is_symlink() or link.is_file():
-            link.unlink()
-        elif link.is_dir():
-            shutil.rmtree(link)
-        try:
-            link.symlink_to(relative, target_is_directory=source.is_dir())
-        except OSError:  # no symlinks here (Windows without the privilege): copy
-            if source.is_dir():
-                shutil.copytree(source, link, ignore=shutil.ignore_patterns('__pycache__'))
-            else:
-                shutil.copy2(source, link)
-    return target
 
 
 def requirements(name: str) -> list[str]:
@@ -78,9 +45,6 @@ class BuildWithMimFiles(build_py):
             else:
                 shutil.copy2(source, target / name)
 
-
-if EDITABLE_COMMANDS & set(sys.argv[1:]):
-    link_mim_files()
 
 setup(
     install_requires=requirements('runtime'),
