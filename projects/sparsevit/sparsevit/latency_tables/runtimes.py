@@ -15,7 +15,7 @@ from abc import ABC, abstractmethod
 from contextlib import contextmanager
 from pathlib import Path
 from typing import (Callable, ClassVar, ContextManager, Iterator, Mapping, NamedTuple, Optional,
-                    Sequence, Union)
+                    Sequence)
 
 import torch
 from torch import Tensor, nn
@@ -24,6 +24,7 @@ from ..analysis.latency import DTYPES, LatencyProtocol
 from ..deployment import DeploymentError, OnnxBackbone, compile_backbone, export_onnx
 from ..deployment.onnx_export import trace_onnx
 from ..models.backbones import SparseSwinTransformer
+from ..models.backbones.patch_merging import merge_patches
 from ..models.backbones.sparse_stage import forward_stage
 from ..sparsity import BlockRatios
 
@@ -130,24 +131,18 @@ def build_runtime(name: str, backbone: SparseSwinTransformer, protocol: LatencyP
 class StageGraph(nn.Module):
     """One stage of a backbone at fixed ratios, on its input tokens: what a stage graph runs.
 
-    With ``with_kept``, it also returns the windows each pruned block kept, as an exported
-    backbone does (:class:`~sparsevit.deployment.ExportableBackbone`): then an exporter
-    keeps the ranking of a stage whose blocks are all skipped, as it does in the whole graph.
+    It returns the stage's output only: a graph that also returned the kept windows (as an
+    exported backbone does) was measured to cost more than its stage inside the whole graph.
     """
 
     def __init__(self, backbone: SparseSwinTransformer, stage: int, ratios: Sequence[float],
-                 hw_shape: tuple[int, int], with_kept: bool = False):
+                 hw_shape: tuple[int, int]):
         super().__init__()
         self.blocks = backbone.stages[stage].blocks
-        self.ratios, self.hw_shape, self.with_kept = tuple(ratios), hw_shape, with_kept
+        self.ratios, self.hw_shape = tuple(ratios), hw_shape
 
-    def forward(self, tokens: Tensor,
-                scored: Optional[Tensor] = None) -> Union[Tensor, tuple[Tensor, ...]]:
-        record: Optional[list] = [] if self.with_kept else None
-        out = forward_stage(self.blocks, self.ratios, tokens, self.hw_shape, record, scored)
-        if record is None:
-            return out
-        return (out, *(r['kept'] for r in record if r['kept'] is not None))
+    def forward(self, tokens: Tensor, scored: Optional[Tensor] = None) -> Tensor:
+        return forward_stage(self.blocks, self.ratios, tokens, self.hw_shape, scored=scored)
 
 
 def stage_inputs(backbone: SparseSwinTransformer, images: Tensor) -> list[StageInput]:
@@ -162,7 +157,7 @@ def stage_inputs(backbone: SparseSwinTransformer, images: Tensor) -> list[StageI
             scored = None
             if stage.downsample is not None:
                 out = forward_stage(stage.blocks, (0.0, ) * len(stage.blocks), x, hw_shape)
-                x, hw_shape = stage.downsample(out, hw_shape)
+                x, hw_shape = merge_patches(stage.downsample, out, hw_shape)
     return inputs
 
 
@@ -273,7 +268,6 @@ class TorchCompile(_TorchRuntime):
         tokens, hw_shape, scored = self.stage_input(stage)
 
         def call(ratios: Sequence[float]) -> Callable[[], object]:
-            # features only, as the compiled backbone returns
             graph = torch.compile(StageGraph(self.backbone, stage, ratios, hw_shape).eval(),
                                   dynamic=False)
             return lambda: graph(tokens, scored)
@@ -344,8 +338,7 @@ class OnnxRuntime(LatencyRuntime):
         calls = {}
         for index, (name, ratios) in enumerate(configs.items()):
             start = time.perf_counter()
-            # with the kept windows as outputs, as an exported backbone has them
-            graph = StageGraph(self.backbone, stage, ratios, hw_shape, with_kept=True).eval()
+            graph = StageGraph(self.backbone, stage, ratios, hw_shape).eval()
             session = self._session(trace_onnx(graph, tuple(inputs.values()), list(inputs),
                                                ['out']).SerializeToString())
             calls[name] = (lambda s: lambda: s.run(None, feed))(session)
