@@ -93,3 +93,18 @@ def test_compile_refuses_more_configurations_than_it_keeps(tool):
         tool.main(['--size', '32', '32', '--runs', '1', '--compile', *specs])
     with pytest.raises(SystemExit):
         tool.main(['--whole-model', 'cfg.py', '--compile'])
+
+
+def test_profile_prints_and_saves_the_time_per_operator_category(tool, capsys):
+    result = tool.main(['--size', '64', '64', '--warmup', '0', '--runs', '1', '--threads', '1',
+                        '--sparsity', 'uniform-0.5', '--profile', '2'])
+    printed = capsys.readouterr().out
+    assert 'profile: operator self time per forward (ms), 2 profiled forwards each' in printed
+    for row in result['results']:
+        profile = row['profile']
+        assert profile['calls'] == 2 and profile['total_ms'] > 0
+        assert profile['categories']['matrix products'] > 0
+    rows = {row['name']: row['profile']['categories'] for row in result['results']}
+    assert rows['uniform-0.5']['selection and scoring'] > 0  # the windows are ranked
+    with pytest.raises(SystemExit):
+        tool.parse_args(['--profile', '0'])

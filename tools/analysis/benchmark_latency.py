@@ -11,6 +11,10 @@ configuration, compiled before the timing) beside eager mode, in the same run.
 ``--cuda-graph`` also times the backbone replayed from CUDA graphs (one graph per
 configuration, captured before the timing) beside eager mode, in the same run.
 
+``--profile N`` then profiles N forwards of each configuration with torch.profiler and
+prints where the time goes, by operator category (matrix products, attention, norms,
+copies and layout, selection and scoring, the rest).
+
 ``--whole-model CONFIG [CHECKPOINT]`` times, in the same round-robin run, the
 whole task model (data preprocessor, backbone, neck, heads, post-processing) on
 samples of the config's test dataset at its test resolution, and its backbone on
@@ -22,6 +26,8 @@ Examples (the CPU protocols of benchmarks/latency.md)::
     python tools/analysis/benchmark_latency.py --compile --sparsity dense --sparsity uniform-0.6
     python tools/analysis/benchmark_latency.py --device cuda --cuda-graph --batch 8
     python tools/analysis/benchmark_latency.py --whole-model CONFIG CHECKPOINT --threads 2
+    python tools/analysis/benchmark_latency.py --threads 2 --profile 10 \
+        --sparsity dense --sparsity uniform-0.6 --sparsity uniform-0.8
 """
 import argparse
 import json
@@ -34,7 +40,8 @@ from mmengine.config import Config
 
 from sparsevit import (NoSparseBackboneError, SparseSwinTransformer, get_sparsity, set_sparsity,
                        sparse_backbones)
-from sparsevit.analysis import DTYPES, backbone_flops, measure_interleaved
+from sparsevit.analysis import DTYPES, backbone_flops, measure_interleaved, profile_categories
+from sparsevit.analysis.op_profile import CATEGORIES, REST
 from sparsevit.apis import SampleIndexError, dataset_batch, init_model
 from sparsevit.deployment import (MAX_COMPILED_VARIANTS, CudaGraphBackbone, DeploymentError,
                                   compile_backbone)
@@ -80,6 +87,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='also time each configuration replayed from a CUDA graph, captured '
                         'once per configuration before the timing (backbone only; needs a CUDA '
                         '--device)')
+    parser.add_argument('--profile', type=int, metavar='N',
+                        help='after the timing, profile N forwards of each configuration and '
+                        'print the time per operator category (backbone only)')
     parser.add_argument('--out', help='write the results as JSON here')
     parser.add_argument('--seed', type=int, default=0)
     add_debug_arg(parser)
@@ -90,6 +100,9 @@ def parse_args(argv=None) -> argparse.Namespace:
         parser.error('--compile times the backbone; it does not go with --whole-model')
     if args.cuda_graph and args.whole_model is not None:
         parser.error('--cuda-graph times the backbone; it does not go with --whole-model')
+    if args.profile is not None and (args.profile < 1 or args.whole_model is not None):
+        parser.error('--profile takes N >= 1 forwards and profiles the backbone; it does not '
+                     'go with --whole-model')
     return args
 
 
@@ -209,7 +222,22 @@ def backbone_benchmark(args: argparse.Namespace, device: torch.device) -> dict:
     print_backbone_table(rows, args.compile)
     if args.cuda_graph:
         print_cuda_graph_table(rows)
+    if args.profile:
+        add_profiles(rows, calls, args.profile, device)
     return dict(protocol=protocol, results=rows)
+
+
+def add_profiles(rows: list[dict], calls: dict, forwards: int, device: torch.device) -> None:
+    """Profile ``forwards`` forwards of each row's eager call; print and add the time per
+    operator category (ms per forward) to the rows."""
+    columns = [*CATEGORIES, REST]
+    print(f'\nprofile: operator self time per forward (ms), {forwards} profiled forwards each')
+    print(f'{"configuration":<16} {"total":>8} ' + ' '.join(f'{c:>12.12}' for c in columns))
+    for row in rows:
+        profiled = profile_categories(calls[row['name']], forwards, device)
+        row['profile'] = profiled.to_dict()
+        print(f'{row["name"]:<16} {profiled.total_ms:>8.1f} '
+              + ' '.join(f'{profiled.categories[c]:>12.1f}' for c in columns), flush=True)
 
 
 def _prepared_calls(forward: Callable, backbone: SparseSwinTransformer, configs: dict,
