@@ -1,7 +1,9 @@
-"""Helpers shared by the tests: the repository root, tool scripts as modules, a free port, and
-the BEVDet-Tiny config at test size."""
+"""Helpers shared by the tests: the repository root, tool scripts as modules, a free port, the
+``mim`` command, and the BEVDet-Tiny config at test size."""
 import importlib.util
+import shutil
 import socket
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -23,6 +25,15 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
         return s.getsockname()[1]
+
+
+def mim_command() -> str:
+    """The ``mim`` console script of this interpreter's environment, else the one on PATH (an
+    environment installed with ``pip --target``, as on the GPU machine)."""
+    beside = Path(sys.executable).parent / 'mim'
+    found = str(beside) if beside.exists() else shutil.which('mim')
+    assert found, f'no mim command beside {sys.executable} or on PATH'
+    return found
 
 
 def small_bevdet(image_size: tuple[int, int]) -> dict:

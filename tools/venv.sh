@@ -24,3 +24,14 @@ sparsevit_python() {
     echo python
   fi
 }
+
+# pytest's arguments for one worker per core (pytest-xdist; at most 4, for memory), each test
+# file on one worker: the suite is mostly small operations that one thread runs as fast as two.
+# None when the interpreter $1 lacks pytest-xdist or SPARSEVIT_TEST_WORKERS=0; the workers and
+# their subprocesses run one thread each (OMP_NUM_THREADS, unless set).
+sparsevit_test_workers() {
+  local workers=${SPARSEVIT_TEST_WORKERS:-$(( $(nproc) < 4 ? $(nproc) : 4 ))}
+  if (( workers > 1 )) && "$1" -c 'import xdist' 2>/dev/null; then
+    echo "-n $workers --dist loadfile"
+  fi
+}

@@ -2,7 +2,6 @@
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import torch.distributed as dist
@@ -11,7 +10,7 @@ from mmengine.registry import HOOKS
 
 from sparsevit import get_sparsity
 
-from ..helpers import REPO, load_tool, small_bevdet
+from ..helpers import REPO, load_tool, mim_command, small_bevdet
 
 
 @HOOKS.register_module()
@@ -159,7 +158,7 @@ def distributed_worker(rank: int, world_size: int, config: str, work_dir: str, p
 def mim_train_and_test(package: str, config: Path, work_dir: Path,
                        checkpoint: str) -> tuple[str, str]:
     """The output of ``mim train PACKAGE CONFIG``, then of ``mim test`` of its ``checkpoint``."""
-    mim = str(Path(sys.executable).parent / 'mim')  # the console script of the venv
+    mim = mim_command()
     outputs = []
     for command in (['train', package, str(config), '--work-dir', str(work_dir)],
                     ['test', package, str(config), '--checkpoint', str(work_dir / checkpoint),

@@ -15,7 +15,7 @@ import pytest
 
 from sparsevit.demo.synthetic_coco import generate_coco
 
-from ..helpers import REPO
+from ..helpers import REPO, mim_command
 
 pytestmark = [pytest.mark.slow, pytest.mark.all_stacks]
 DEMO = 'mask-rcnn_swin-mini-p4-w7_fpn_demo-coco.py'
@@ -51,7 +51,7 @@ def mim(site: Path, cwd: Path, *args: str) -> str:
     """Run the venv's ``mim`` with the installed wheel first on the path; its output."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [str(site), *filter(None, [os.environ.get('PYTHONPATH')])]))
-    done = subprocess.run([str(Path(sys.executable).parent / 'mim'), *args], cwd=cwd, env=env,
+    done = subprocess.run([mim_command(), *args], cwd=cwd, env=env,
                           check=True, capture_output=True, text=True)
     return done.stdout + done.stderr
 

@@ -89,7 +89,7 @@ print(os.path.dirname(hits[0]) if hits else "")')
   fi
   log "compiling mmcv $MMCV_VERSION with CPU and CUDA ops (architectures ${TORCH_CUDA_ARCH_LIST:-native}) against torch $TORCH_VERSION, ${MAX_JOBS:-$(nproc)} jobs (about 35 minutes on 2 cores)"
 else
-  log "compiling mmcv $MMCV_VERSION with ops against torch $TORCH_VERSION, ${MAX_JOBS:-$(nproc)} jobs (about 10 minutes on 2 cores)"
+  log "compiling mmcv $MMCV_VERSION with ops against torch $TORCH_VERSION, ${MAX_JOBS:-$(nproc)} jobs (a few minutes on 2 cores)"
 fi
 if [[ -z "$SDIST" ]]; then
   pip_q download --no-deps --no-binary :all: --no-build-isolation -d "$BUILD" \
@@ -99,6 +99,11 @@ fi
 tar -xzf "$SDIST" -C "$BUILD"
 SRC="$BUILD/mmcv-$MMCV_VERSION"
 [[ -f "$SRC/setup.py" ]] || die "$SDIST is not mmcv $MMCV_VERSION's source distribution"
+# Python 3.13 (PEP 667): exec() in a function no longer writes what locals() reads, which
+# mmcv's get_version() relies on; an explicit namespace works on every Python
+sed -i -e "s/exec(compile(f.read(), version_file, 'exec'))/exec(compile(f.read(), version_file, 'exec'), globals())/" \
+  -e "s/return locals()\['__version__'\]/return globals()['__version__']/" "$SRC/setup.py"
+grep -q "return globals()\['__version__'\]" "$SRC/setup.py" || die "could not patch mmcv's version lookup"
 if [[ "$NEEDS_CXX20" == 1 ]]; then
   sed -i -E 's/-std=c\+\+1[47]/-std=c++20/g' "$SRC/setup.py"
   grep -q -- '-std=c++20' "$SRC/setup.py" || die "could not patch mmcv's C++ standard flag"
@@ -108,6 +113,10 @@ if [[ "$CUDA_OPS" == 1 ]]; then
   sed -i 's/sources=op_files,/sources=sorted(op_files, key=lambda f: not f.endswith("filtered_lrelu.cu")),/' \
     "$SRC/setup.py"
 fi
+# no debug information and mmcv's common header precompiled once (tools/gpu/mmcv_cxx.sh): the
+# same code, compiled several times faster
+export PCH_CXX=${CXX:-c++} PCH_HEADER=$SRC/mmcv/ops/csrc/common/pytorch_cpp_helper.hpp
+export CXX="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/mmcv_cxx.sh"
 compile_progress "$SRC" & PROGRESS=$!
 start=$SECONDS
 MMCV_WITH_OPS=1 FORCE_CUDA=$CUDA_OPS MAX_JOBS=${MAX_JOBS:-$(nproc)} \

@@ -6,9 +6,11 @@
 #   3. tools/gpu/run_checks.sh --device cpu with that environment's Python: offline install,
 #      mmcv's CPU ops, the CUDA tests collected, short benchmarks, training and search.
 #
-#   bash tools/gpu/rehearse.sh [run_checks.sh options, e.g. --steps install,build]
+#   bash tools/gpu/rehearse.sh [run_checks.sh options, e.g. --steps install,build] [-- PYTEST_ARGS]
 #
-# The results land in work_dirs/gpu_rehearsal unless --results says otherwise.
+# The results land in work_dirs/gpu_rehearsal unless --results says otherwise. With `--`, the
+# test suite then runs in that environment (the wheelhouse's packages and the compiled mmcv):
+# `-- -m "not slow or all_stacks"` is what CI runs there.
 #
 # The expensive parts are cached under SPARSEVIT_CACHE (default: ~/.cache/sparsevit), as
 # tools/bootstrap.sh caches its mmcv: the environment keyed by the hash of the base list (torch
@@ -18,6 +20,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+source "$ROOT/tools/venv.sh"
 BASE=$ROOT/requirements/stacks/gpu-machine-base.txt
 CACHE=${SPARSEVIT_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/sparsevit}
 
@@ -32,6 +35,18 @@ find_python312() {
     "$found" -c 'import sys; assert sys.version_info[:2] == (3, 12)' 2>/dev/null && { echo "$found"; return; }
   done
 }
+
+CHECK_ARGS=() PYTEST_ARGS=() RUN_PYTEST=0
+while (( $# )); do
+  if [[ "$1" == -- ]]; then
+    RUN_PYTEST=1
+    shift
+    PYTEST_ARGS=("$@")
+    break
+  fi
+  CHECK_ARGS+=("$1")
+  shift
+done
 
 start=$SECONDS
 # ---------------------------------------------------------------- 1. the machine's base
@@ -59,6 +74,22 @@ log "wheelhouse ready after $(( SECONDS - start )) s"
 # ---------------------------------------------------------------- 3. the checks, on the CPU
 rc=0
 PYTHON="$VENV/bin/python" bash "$ROOT/tools/gpu/run_checks.sh" --device cpu \
-  --wheelhouse "$WHEELHOUSE" --results "$ROOT/work_dirs/gpu_rehearsal" "$@" || rc=$?
+  --wheelhouse "$WHEELHOUSE" --results "$ROOT/work_dirs/gpu_rehearsal" ${CHECK_ARGS[@]+"${CHECK_ARGS[@]}"} \
+  || rc=$?
 log "rehearsal finished in $(( (SECONDS - start) / 60 )) min $(( (SECONDS - start) % 60 )) s (exit status $rc)"
+
+# ---------------------------------------------------------------- 4. the tests, on request
+if (( RUN_PYTEST )); then
+  tests_start=$SECONDS
+  log "the test suite in the twin environment: pytest ${PYTEST_ARGS[*]}"
+  # run_checks.sh installed the wheelhouse and mmcv into build/gpu-site, and puts the plugin on
+  # the path in the same way
+  export PYTHONPATH="$ROOT/build/gpu-site:$ROOT/projects/sparsevit${PYTHONPATH:+:$PYTHONPATH}"
+  export PATH="$ROOT/build/gpu-site/bin:$PATH"
+  WORKERS=$(sparsevit_test_workers "$VENV/bin/python")
+  [[ -z "$WORKERS" ]] || export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+  # shellcheck disable=SC2086  # the worker options are several words
+  "$VENV/bin/python" -m pytest $WORKERS ${PYTEST_ARGS[@]+"${PYTEST_ARGS[@]}"} || rc=$?
+  log "tests finished in $(( (SECONDS - tests_start) / 60 )) min $(( (SECONDS - tests_start) % 60 )) s"
+fi
 exit "$rc"
