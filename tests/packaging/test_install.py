@@ -1,26 +1,31 @@
 """Installing the plugin into an environment that has its stack leaves that stack alone."""
 import json
+import os
 import re
 import subprocess
 import sys
 from importlib import metadata
+from pathlib import Path
 
 import pytest
 
 from ..helpers import REPO
 
 
-def _installed() -> bool:
+def _installed_into_this_environment() -> bool:
+    """Whether pip installed the plugin here, rather than a folder on PYTHONPATH holding it (the
+    GPU machine's way: the environment then lacks what its packages declare, on purpose)."""
     try:
-        metadata.distribution('sparsevit')
+        dist = metadata.distribution('sparsevit')
     except metadata.PackageNotFoundError:
         return False
-    return True
+    on_pythonpath = {Path(p).resolve() for p in os.environ.get('PYTHONPATH', '').split(os.pathsep)
+                     if p}
+    return Path(dist.locate_file('')).resolve() not in on_pythonpath
 
 
-# an environment with the plugin only on PYTHONPATH (the GPU machine's) has no metadata of it
-pytestmark = pytest.mark.skipif(not _installed(), reason='sparsevit is not installed with pip '
-                                'here (only on the path), so it has no metadata')
+pytestmark = pytest.mark.skipif(not _installed_into_this_environment(),
+                                reason='sparsevit is on PYTHONPATH, not installed with pip here')
 
 
 def test_pip_install_editable_touches_nothing_but_the_plugin(tmp_path):
