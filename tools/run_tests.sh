@@ -8,8 +8,4 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 source "$ROOT/tools/venv.sh"
 bash "$ROOT/tools/bootstrap.sh"
 cd "$ROOT"
-PY="$(sparsevit_venv "$ROOT")/bin/python"
-WORKERS=$(sparsevit_test_workers "$PY")
-[[ -z "$WORKERS" ]] || export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
-# shellcheck disable=SC2086  # the worker options are several words
-exec "$PY" -m pytest $WORKERS "$@"
+sparsevit_exec_pytest "$(sparsevit_venv "$ROOT")/bin/python" "$@"

@@ -25,13 +25,17 @@ sparsevit_python() {
   fi
 }
 
-# pytest's arguments for one worker per core (pytest-xdist; at most 4, for memory), each test
-# file on one worker: the suite is mostly small operations that one thread runs as fast as two.
-# None when the interpreter $1 lacks pytest-xdist or SPARSEVIT_TEST_WORKERS=0; the workers and
-# their subprocesses run one thread each (OMP_NUM_THREADS, unless set).
-sparsevit_test_workers() {
-  local workers=${SPARSEVIT_TEST_WORKERS:-$(( $(nproc) < 4 ? $(nproc) : 4 ))}
-  if (( workers > 1 )) && "$1" -c 'import xdist' 2>/dev/null; then
-    echo "-n $workers --dist loadfile"
+# Run pytest with the interpreter $1 and the arguments after it, in one worker per core
+# (pytest-xdist, at most 4, for memory; SPARSEVIT_TEST_WORKERS to change it), each test file on one
+# worker, the workers and their subprocesses on one thread each (OMP_NUM_THREADS, unless set): the
+# suite is mostly small operations that one thread runs as fast as two. In one process when the
+# interpreter lacks pytest-xdist or SPARSEVIT_TEST_WORKERS=0. Replaces the calling shell (exec).
+sparsevit_exec_pytest() {
+  local py=$1 workers=${SPARSEVIT_TEST_WORKERS:-$(( $(nproc) < 4 ? $(nproc) : 4 ))}
+  shift
+  if (( workers > 1 )) && "$py" -c 'import xdist' 2>/dev/null; then
+    export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
+    exec "$py" -m pytest -n "$workers" --dist loadfile "$@"
   fi
+  exec "$py" -m pytest "$@"
 }

@@ -86,10 +86,7 @@ if (( RUN_PYTEST )); then
   # the path in the same way
   export PYTHONPATH="$ROOT/build/gpu-site:$ROOT/projects/sparsevit${PYTHONPATH:+:$PYTHONPATH}"
   export PATH="$ROOT/build/gpu-site/bin:$PATH"
-  WORKERS=$(sparsevit_test_workers "$VENV/bin/python")
-  [[ -z "$WORKERS" ]] || export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
-  # shellcheck disable=SC2086  # the worker options are several words
-  "$VENV/bin/python" -m pytest $WORKERS ${PYTEST_ARGS[@]+"${PYTEST_ARGS[@]}"} || rc=$?
+  (sparsevit_exec_pytest "$VENV/bin/python" ${PYTEST_ARGS[@]+"${PYTEST_ARGS[@]}"}) || rc=$?
   log "tests finished in $(( (SECONDS - tests_start) / 60 )) min $(( (SECONDS - tests_start) % 60 )) s"
 fi
 exit "$rc"
