@@ -6,6 +6,7 @@ import tempfile
 import pytest
 import torch
 
+from . import machine_share
 from .helpers import forget_visualizers
 
 # four stages with several windows each at 128 x 128 input (window 4)
@@ -23,6 +24,13 @@ def pytest_report_header(config: pytest.Config) -> str:
 @pytest.fixture(autouse=True)
 def _seed():
     torch.manual_seed(0)
+
+
+@pytest.fixture(autouse=True)
+def _machine_shared(tmp_path_factory):
+    """Every test runs beside others, except beside one that times code (machine_share)."""
+    with machine_share.shared(tmp_path_factory):
+        yield
 
 
 @pytest.fixture(autouse=True)
