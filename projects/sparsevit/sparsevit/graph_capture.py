@@ -18,3 +18,9 @@ def is_exporting() -> bool:
 def is_compiling() -> bool:
     """True while torch.compile (dynamo) traces the forward."""
     return bool(_compiler_is_compiling())
+
+
+def eager_on_cpu(x: torch.Tensor) -> bool:
+    """True for a CPU tensor outside graph capture: where the backbone's CPU-only
+    tricks (cache-sized chunks, channels-last patch embedding) apply."""
+    return x.device.type == 'cpu' and not (is_exporting() or is_compiling())

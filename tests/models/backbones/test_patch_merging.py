@@ -2,7 +2,8 @@ import pytest
 import torch
 from mmdet.models.layers import PatchMerging
 
-from sparsevit.models.backbones.patch_merging import merge_patches
+from sparsevit.models.backbones.patch_merging import merge_patches, merge_windows, merged_shape
+from sparsevit.models.backbones.window_geometry import to_windows, window_geometry
 
 
 @pytest.mark.parametrize('hw', [(8, 12), (7, 12), (8, 9), (5, 5)])
@@ -50,3 +51,26 @@ def test_gradients_match():
     merge_patches(merging, x, (6, 10))[0].square().sum().backward()
     assert torch.allclose(x.grad, expected[0], atol=1e-6)
     assert torch.allclose(merging.reduction.weight.grad, expected[1], atol=1e-6)
+
+
+@pytest.mark.parametrize('hw', [(14, 28), (15, 22), (29, 9)])
+@pytest.mark.parametrize('padding', ['corner', 0])
+def test_merging_between_window_layouts(hw, padding):
+    """merge_windows makes the next stage's window layout of what merge_patches makes of the
+    token map, at every real token (padding tokens of the next layout are left unspecified)."""
+    torch.manual_seed(0)
+    merging = PatchMerging(6, 12, padding=padding).eval()
+    x = torch.randn(2, hw[0] * hw[1], 6)
+    cpu = torch.device('cpu')
+    geo = window_geometry(*hw, 7, 3, cpu)
+    with torch.no_grad():
+        tokens, out_hw = merge_patches(merging, x, hw)
+        out_geo = window_geometry(*merged_shape(merging, hw), 4, 2, cpu)
+        windows = merge_windows(merging, to_windows(x, geo), 2, geo, out_geo)
+    assert (out_geo.height, out_geo.width) == out_hw
+    assert windows.shape == (2 * out_geo.num_windows, 16, 12)
+    expected = to_windows(tokens, out_geo)
+    real = torch.ones(2 * out_geo.num_windows, 16, dtype=torch.bool)
+    if out_geo.padded:
+        real = out_geo.valid.repeat(2, 1)
+    assert torch.allclose(windows[real], expected[real], atol=1e-6)

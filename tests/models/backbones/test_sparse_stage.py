@@ -3,6 +3,7 @@ import pytest
 import torch
 from mmdet.models.backbones.swin import SwinBlockSequence
 
+from sparsevit.models.backbones import sparse_stage
 from sparsevit.models.backbones.sparse_stage import WindowSelector, forward_stage
 from sparsevit.models.backbones.window_geometry import to_windows, window_geometry
 
@@ -77,3 +78,14 @@ def test_stage_matches_reference(hw, ratios):
     expected = reference_stage(stage, ratios, x, hw)
     out = forward_stage(stage.blocks, ratios, x, hw)
     torch.testing.assert_close(out, expected, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize('inference', [True, False])
+def test_window_magnitudes_in_pieces_equal_the_whole(inference, monkeypatch):
+    monkeypatch.setattr(sparse_stage, 'CPU_CHUNK_BYTES', 5000)
+    geo = window_geometry(23, 30, 7, 3, torch.device('cpu'))
+    windows = torch.randn(2 * geo.num_windows, 49, 16)
+    with torch.inference_mode(inference):
+        mags = WindowSelector(geo, 2)._token_magnitudes(windows)
+    expected = windows.abs().mean(dim=-1).view(2, geo.num_windows, 49) * geo.valid
+    assert torch.equal(mags, expected)

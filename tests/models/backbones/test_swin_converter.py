@@ -16,7 +16,9 @@ from timm.models.swin_transformer import PatchMerging as TimmPatchMerging
 from timm.models.swin_transformer import checkpoint_filter_fn
 
 from sparsevit import SparseSwinTransformer
+from sparsevit.models.backbones.sparse_stage import stage_geometry
 from sparsevit.models.backbones.swin_converter import convert_swin_state_dict, detect_swin_layout
+from sparsevit.models.backbones.window_geometry import from_windows
 
 from .reference import randomize_
 
@@ -66,8 +68,10 @@ def timm_stage_outputs(model: torch.nn.Module, images: torch.Tensor) -> list[tor
     return [captured[i] for i in range(len(model.layers))]
 
 
-def our_stage_outputs(backbone: torch.nn.Module, images: torch.Tensor) -> list[torch.Tensor]:
-    """Inputs of the output norms ``norm{i}``: stage i after its blocks, before its downsample."""
+def our_stage_outputs(backbone: SparseSwinTransformer,
+                      images: torch.Tensor) -> list[torch.Tensor]:
+    """Inputs of the output norms ``norm{i}`` as ``(B, H * W, C)`` tokens: stage i after its
+    blocks, before its downsample (the norms take the stage's window layout)."""
     captured = {}
     hooks = [getattr(backbone, f'norm{i}').register_forward_pre_hook(
         lambda module, args, i=i: captured.__setitem__(i, args[0]))
@@ -79,7 +83,13 @@ def our_stage_outputs(backbone: torch.nn.Module, images: torch.Tensor) -> list[t
     finally:
         for hook in hooks:
             hook.remove()
-    return [captured[i] for i in range(len(backbone.stages))]
+    batch, grid = images.shape[0], (images.shape[2] // 4, images.shape[3] // 4)
+    outputs = []
+    for i, stage in enumerate(backbone.stages):
+        hw_shape = (-(-grid[0] // 2**i), -(-grid[1] // 2**i))
+        geo = stage_geometry(stage.blocks, hw_shape, images.device)
+        outputs.append(from_windows(captured[i], batch, geo))
+    return outputs
 
 
 def assert_same_stage_outputs(ours: list[torch.Tensor], reference: list[torch.Tensor]) -> None:

@@ -1,8 +1,10 @@
 import pytest
 import torch
 
-from sparsevit.models.backbones.window_geometry import (MASK_VALUE, from_windows, retain_geometries,
-                                                        to_windows, window_geometry)
+from sparsevit.models.backbones import window_geometry as window_geometry_module
+from sparsevit.models.backbones.window_geometry import (MASK_VALUE, from_windows, map_from_windows,
+                                                        retain_geometries, to_windows,
+                                                        window_geometry)
 
 from .reference import partition
 
@@ -66,3 +68,17 @@ def test_retained_geometries_outlive_the_cache():
         assert window_geometry(8, 8, 4, 2, torch.device('cpu')) is geo  # cached
     window_geometry(12, 12, 4, 2, torch.device('cpu'))  # after the context: not collected
     assert len(retained) == 1 and retained[id(geo)] is geo
+
+
+@pytest.mark.parametrize('height, width, batch', [(14, 21, 1), (9, 23, 2), (61, 40, 3)])
+@pytest.mark.parametrize('inference', [True, False])
+def test_channels_first_map_from_windows(height, width, batch, inference, monkeypatch):
+    # small pieces, so that the CPU path copies several rows of windows at a time
+    monkeypatch.setattr(window_geometry_module, 'CPU_CHUNK_BYTES', 3000)
+    geo = window_geometry(height, width, 7, 3, torch.device('cpu'))
+    x = torch.randn(batch, height * width, 5)
+    windows = to_windows(x, geo)
+    with torch.inference_mode(inference):
+        out = map_from_windows(windows, batch, geo)
+    assert out.is_contiguous()
+    assert torch.equal(out, x.view(batch, height, width, 5).permute(0, 3, 1, 2))

@@ -9,14 +9,19 @@ patch-major order (row, column, then channel), and applies the module's norm and
 reduction with their weights permuted to that order: the same numbers, so
 checkpoints load unchanged and the outputs equal the module's up to rounding.
 """
+from functools import lru_cache
 from typing import Optional
 
+import torch
 import torch.nn.functional as F
 from mmdet.models.layers import PatchMerging
 from torch import Tensor, nn
 
+from ...graph_capture import is_compiling
+from .window_geometry import WindowGeometry, _partition
 
-def _takes_fast_path(merging: PatchMerging) -> bool:
+
+def takes_fast_path(merging: PatchMerging) -> bool:
     """Whether ``merging`` is Swin's: a 2x2 kernel at stride 2, no dilation, padded at the
     bottom and right corner where the map is odd, a LayerNorm or none."""
     sampler, padding = merging.sampler, merging.adap_padding
@@ -38,7 +43,7 @@ def merge_patches(merging: PatchMerging, x: Tensor,
                   hw_shape: tuple[int, int]) -> tuple[Tensor, tuple[int, int]]:
     """``merging(x, hw_shape)`` for ``(B, H * W, C)`` tokens, with one copy of the tokens
     where ``merging`` is Swin's 2x2 merging (else the module's own forward)."""
-    if not _takes_fast_path(merging):
+    if not takes_fast_path(merging):
         return merging(x, hw_shape)
     batch, _, channels = x.shape
     height, width = int(hw_shape[0]), int(hw_shape[1])
@@ -51,9 +56,73 @@ def merge_patches(merging: PatchMerging, x: Tensor,
     patches = grid[:, :2 * out_h, :2 * out_w].reshape(batch, out_h, 2, out_w, 2, channels)
     # (B, h, w, row, col, C): whole token vectors move
     x = patches.permute(0, 1, 3, 2, 4, 5).reshape(batch, out_h * out_w, 4 * channels)
+    return _norm_and_reduce(merging, x, channels), (out_h, out_w)
+
+
+def merged_shape(merging: PatchMerging, hw_shape: tuple[int, int]) -> tuple[int, int]:
+    """The token grid that Swin's 2x2 ``merging`` makes of a ``hw_shape`` grid."""
+    height, width = int(hw_shape[0]), int(hw_shape[1])
+    if merging.adap_padding is not None:  # 'corner' padding to even sizes
+        return (height + 1) // 2, (width + 1) // 2
+    return height // 2, width // 2
+
+
+def _build_merge_index(height: int, width: int, window: int, out_height: int, out_width: int,
+                       out_window: int, device: torch.device) -> tuple[Tensor, Optional[Tensor]]:
+    """Rows of an ``height x width`` map's regular window layout (one image) that each token
+    of the merged map's regular layout (``out_height x out_width`` in ``out_window``
+    windows) merges, patch-major: ``(nW' * N' * 4, )``; and ``(nW' * N' * 4, 1)`` zeros at
+    the merge's corner padding (ones elsewhere), or None without it.
+
+    Tokens of the merged map's padding merge row 0: their values never reach a real token
+    (the blocks mask padding before attention, and the window scores ignore it).
+    """
+    cols, n = -(-width // window), window * window
+    hp, wp = -(-out_height // out_window) * out_window, -(-out_width // out_window) * out_window
+    yy = _partition(torch.arange(hp, device=device).view(-1, 1).expand(-1, wp), out_window)
+    xx = _partition(torch.arange(wp, device=device).view(1, -1).expand(hp, -1), out_window)
+    real = (yy < out_height) & (xx < out_width)  # (nW', N'): not padding of the merged map
+    rows, inside = [], []
+    for dy, dx in ((0, 0), (0, 1), (1, 0), (1, 1)):  # the 2x2 patch, row-major
+        sy, sx = 2 * yy + dy, 2 * xx + dx
+        ok = real & (sy < height) & (sx < width)
+        pos = ((sy // window) * cols + sx // window) * n + (sy % window) * window + sx % window
+        rows.append(torch.where(ok, pos, torch.zeros_like(pos)))
+        inside.append(ok | ~real)
+    index = torch.stack(rows, dim=-1).view(-1)
+    corner_padding = 2 * out_height > height or 2 * out_width > width
+    return index, torch.stack(inside, dim=-1).view(-1, 1).float() if corner_padding else None
+
+
+_cached_merge_index = lru_cache(maxsize=64)(_build_merge_index)
+
+
+def merge_windows(merging: PatchMerging, windows: Tensor, batch: int, geo: WindowGeometry,
+                  out_geo: WindowGeometry) -> Tensor:
+    """Swin's 2x2 ``merging`` (:func:`takes_fast_path`) of a stage's output in ``geo``'s
+    regular window layout, made directly in ``out_geo``'s regular window layout (a new
+    tensor): one gather of whole token vectors, no token map in between."""
+    build = _build_merge_index if is_compiling() else _cached_merge_index
+    index, inside = build(geo.height, geo.width, geo.window, out_geo.height, out_geo.width,
+                          out_geo.window, windows.device)
+    channels = windows.shape[-1]
+    if batch > 1:
+        per_image = geo.num_windows * geo.window**2
+        offsets = torch.arange(batch, device=windows.device).view(-1, 1) * per_image
+        index = (index.view(1, -1) + offsets).view(-1)
+    x = windows.view(-1, channels).index_select(0, index).view(batch, -1, channels)
+    if inside is not None:
+        x = x * inside.to(x.dtype)
+    x = _norm_and_reduce(merging, x.view(-1, 4 * channels), channels)
+    return x.view(batch * out_geo.num_windows, out_geo.window**2, -1)
+
+
+def _norm_and_reduce(merging: PatchMerging, x: Tensor, channels: int) -> Tensor:
+    """The norm and reduction of ``merging`` on patch-major merged features (last dimension
+    ``4 C``)."""
     norm = merging.norm
     if norm is not None:
         x = F.layer_norm(x, norm.normalized_shape, _patch_major(norm.weight, channels),
                          _patch_major(norm.bias, channels), norm.eps)
     reduction = merging.reduction
-    return F.linear(x, _patch_major(reduction.weight, channels), reduction.bias), (out_h, out_w)
+    return F.linear(x, _patch_major(reduction.weight, channels), reduction.bias)

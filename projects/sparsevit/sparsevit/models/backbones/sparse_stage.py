@@ -6,10 +6,11 @@ import torch.utils.checkpoint as cp
 from mmdet.models.backbones.swin import SwinBlock
 from torch import Tensor
 
-from ...graph_capture import is_compiling, is_exporting
+from ...graph_capture import eager_on_cpu, is_exporting
 from ...sparsity import kept_windows
 from .window_block import relative_position_bias, window_block_forward
-from .window_geometry import WindowGeometry, from_windows, to_windows, window_geometry
+from .window_geometry import (CPU_CHUNK_BYTES, WindowGeometry, from_windows, to_windows,
+                              window_geometry)
 
 
 class WindowSelector:
@@ -46,7 +47,14 @@ class WindowSelector:
         # rank half precision in fp32 (float64 stays float64)
         dtype = windows.dtype if windows.dtype == torch.float64 else torch.float32
         # the channel mean of |x| (as an L1 norm over the channels it runs 5x slower on a CPU)
-        mags = windows.abs().mean(dim=-1, dtype=dtype)
+        if eager_on_cpu(windows):  # in cache-sized pieces: no stage-sized temporary
+            mags = windows.new_empty(windows.shape[:-1], dtype=dtype)
+            step = max(1, CPU_CHUNK_BYTES // (windows[0].numel() * windows.element_size()))
+            for start in range(0, windows.shape[0], step):
+                torch.mean(windows[start:start + step].abs(), dim=-1, dtype=dtype,
+                           out=mags[start:start + step])
+        else:
+            mags = windows.abs().mean(dim=-1, dtype=dtype)
         mags = mags.view(self.batch, self.geo.num_windows, -1)
         if self.geo.padded:
             mags = mags * self.geo.valid  # zero padding
@@ -123,8 +131,7 @@ def apply_block(block: SwinBlock, windows: Tensor, geo: WindowGeometry, batch: i
 
     ids = ids.reshape(-1)
     # a captured graph takes the block whole: chunks would only repeat it in the graph
-    chunked = windows.device.type == 'cpu' and not (is_exporting() or is_compiling())
-    step = max(1, CPU_CHUNK_TOKENS // tokens) if chunked else ids.numel()
+    step = max(1, CPU_CHUNK_TOKENS // tokens) if eager_on_cpu(windows) else ids.numel()
     for start in range(0, ids.numel(), step):
         chunk = ids[start:start + step]
         index = token_index[start * tokens:(start + chunk.numel()) * tokens]
@@ -135,34 +142,33 @@ def apply_block(block: SwinBlock, windows: Tensor, geo: WindowGeometry, batch: i
     return flat.view_as(windows)
 
 
-def forward_stage(blocks: Sequence[SwinBlock], ratios: Sequence[float], x: Tensor,
-                  hw_shape: tuple[int, int], record: Optional[list] = None,
-                  scored: Optional[Tensor] = None,
-                  lap: Optional[Callable[[str], None]] = None) -> Tensor:
-    """Run the blocks of a stage on ``(B, H * W, C)`` tokens; returns the dense output.
-
-    ``scored`` (same shape as ``x``) replaces ``x`` as the features the windows
-    are scored on when the first block is pruned. With ``record``, appends per
-    block its partition, window grid and kept windows (``(B, k)``, None when all
-    were kept), for visualisation. With ``lap`` (a :class:`PartClock` lap of the
-    stage), charges the window layout to ``'layout'``, the window ranking (with the
-    layout of ``scored``) to ``'scoring'`` and each block to ``'block<index>'`` (a block
-    that keeps no window has no entry).
-    """
-    batch = x.shape[0]
+def stage_geometry(blocks: Sequence[SwinBlock], hw_shape: tuple[int, int],
+                   device: torch.device) -> WindowGeometry:
+    """The window geometry of a stage of ``blocks`` on a ``hw_shape`` map."""
     attn = blocks[0].attn
     shifts = [b.attn.shift_size for b in blocks if b.attn.shift_size]
     shift = shifts[0] if shifts else attn.window_size // 2
     # plain ints: while tracing, sizes arrive as tensors (whose // truncates negatives)
-    height, width = int(hw_shape[0]), int(hw_shape[1])
-    geo = window_geometry(height, width, attn.window_size, shift, x.device)
-    windows = to_windows(x, geo)
+    return window_geometry(int(hw_shape[0]), int(hw_shape[1]), attn.window_size, shift, device)
+
+
+def forward_windows(blocks: Sequence[SwinBlock], ratios: Sequence[float], windows: Tensor,
+                    geo: WindowGeometry, batch: int, record: Optional[list] = None,
+                    scored: Optional[Tensor] = None,
+                    lap: Optional[Callable[[str], None]] = None) -> Tensor:
+    """Run the blocks of a stage on its regular window layout (``(B * nW, N, C)``, updated in
+    place where possible); returns the layout after the last block.
+
+    ``scored`` (the same layout) replaces ``windows`` as the features the windows are scored
+    on when the first block is pruned. With ``record``, appends per block its partition,
+    window grid and kept windows (``(B, k)``, None when all were kept), for visualisation.
+    With ``lap`` (a :class:`PartClock` lap of the stage), charges the window ranking to
+    ``'scoring'`` and each block to ``'block<index>'`` (a block that keeps no window has no
+    entry).
+    """
     selector = WindowSelector(geo, batch)
-    if lap is not None:
-        lap('layout')
-    scored_windows = to_windows(scored, geo) if scored is not None and ratios[0] > 0 else None
     for index, (block, ratio) in enumerate(zip(blocks, ratios)):
-        ranked = scored_windows if index == 0 and scored_windows is not None else windows
+        ranked = scored if index == 0 and scored is not None else windows
         kept = selector.kept(ranked, block.attn.shift_size > 0, ratio)
         if lap is not None:
             lap('scoring')
@@ -174,7 +180,18 @@ def forward_stage(blocks: Sequence[SwinBlock], ratios: Sequence[float], x: Tenso
         windows = apply_block(block, windows, geo, batch, kept)
         if lap is not None:
             lap(f'block{index}')
-    out = from_windows(windows, batch, geo)
-    if lap is not None:
-        lap('layout')
-    return out
+    return windows
+
+
+def forward_stage(blocks: Sequence[SwinBlock], ratios: Sequence[float], x: Tensor,
+                  hw_shape: tuple[int, int], scored: Optional[Tensor] = None) -> Tensor:
+    """Run the blocks of a stage on ``(B, H * W, C)`` tokens; returns the dense output tokens.
+
+    ``scored`` (same shape as ``x``) replaces ``x`` as the features the windows are scored
+    on when the first block is pruned (see :func:`forward_windows`).
+    """
+    geo = stage_geometry(blocks, hw_shape, x.device)
+    windows = to_windows(x, geo)
+    scored_windows = to_windows(scored, geo) if scored is not None and ratios[0] > 0 else None
+    windows = forward_windows(blocks, ratios, windows, geo, x.shape[0], scored=scored_windows)
+    return from_windows(windows, x.shape[0], geo)

@@ -2,17 +2,20 @@
 from contextlib import contextmanager
 from typing import Iterator, Optional
 
+import torch
 from mmdet.models.backbones.swin import SwinTransformer
 from mmengine.logging import MMLogger
 from mmengine.registry import MODELS
-from torch import Tensor
+from torch import Tensor, nn
 
+from ...graph_capture import eager_on_cpu
 from ...sparsity import (BlockRatios, SparsityLike, StageSparsity, compact_sparsity,
                          normalize_sparsity)
 from .part_clock import PartClock
-from .patch_merging import merge_patches
-from .sparse_stage import forward_stage
+from .patch_merging import merge_patches, merge_windows, merged_shape, takes_fast_path
+from .sparse_stage import forward_windows, stage_geometry
 from .swin_pretrained import load_swin_pretrained
+from .window_geometry import WindowGeometry, from_windows, map_from_windows, to_windows
 
 
 # Registered in mmengine's root registry, so mmdet, mmseg and mmdet3d scopes all find it.
@@ -129,15 +132,24 @@ class SparseSwinTransformer(SwinTransformer):
                              logger=MMLogger.get_current_instance())
 
     def _embed(self, x: Tensor) -> tuple[Tensor, tuple[int, int], Optional[Tensor]]:
-        """Patch tokens, their grid, and the tokens stage 0 scores (None: the patch tokens)."""
+        """Patch tokens, their grid, and the tokens stage 0 scores (None: the patch tokens).
+
+        The steps of mmdet's ``PatchEmbed``; in CPU eager mode on channels-last images, for
+        which the convolution runs several times faster and leaves its tokens in order.
+        """
         embed = self.patch_embed
-        if not self.score_before_patch_norm or embed.norm is None:
-            return (*embed(x), None)
-        if embed.adap_padding:  # the steps of mmdet's PatchEmbed, keeping the pre-norm tokens
+        if embed.adap_padding:
             x = embed.adap_padding(x)
+        if eager_on_cpu(x):
+            x = x.contiguous(memory_format=torch.channels_last)
         x = embed.projection(x)
         hw_shape = (x.shape[2], x.shape[3])
-        raw = x.flatten(2).transpose(1, 2).contiguous()
+        x = x.flatten(2).transpose(1, 2)
+        if embed.norm is None:
+            return x, hw_shape, None
+        if not self.score_before_patch_norm:
+            return embed.norm(x), hw_shape, None
+        raw = x.contiguous()
         return embed.norm(raw), hw_shape, raw
 
     def forward(self, x: Tensor) -> list[Tensor]:
@@ -157,21 +169,27 @@ class SparseSwinTransformer(SwinTransformer):
         if clock is not None:
             clock.lap('embed')
 
+        batch = x.shape[0]
+        geo = stage_geometry(self.stages[0].blocks, hw_shape, x.device)
+        windows = to_windows(x, geo)
         outs, records = [], None if self._window_records is None else []
         for i, (stage, ratios) in enumerate(zip(self.stages, block_ratios)):
-            record = None if records is None else []
-            scored = stage0_scored if i == 0 else None
             lap = None if clock is None else (lambda part, i=i: clock.lap(f'stage{i} {part}'))
-            out = forward_stage(stage.blocks, ratios, x, hw_shape, record, scored, lap)
-            out_hw_shape = hw_shape
+            if lap is not None:
+                lap('layout')
+            scored = None
+            if i == 0 and stage0_scored is not None and ratios[0] > 0:
+                scored = to_windows(stage0_scored, geo)
+            record = None if records is None else []
+            windows = forward_windows(stage.blocks, ratios, windows, geo, batch, record, scored,
+                                      lap)
             if records is not None:
                 records.append(record)
-            if stage.downsample is not None:
-                x, hw_shape = merge_patches(stage.downsample, out, hw_shape)
             if i in self.out_indices:
-                out = getattr(self, f'norm{i}')(out)
-                out = out.view(-1, *out_hw_shape, self.num_features[i]).permute(0, 3, 1, 2)
-                outs.append(out.contiguous())
+                outs.append(map_from_windows(getattr(self, f'norm{i}')(windows), batch, geo))
+            if stage.downsample is not None:
+                windows, geo = self._merge(stage.downsample, self.stages[i + 1].blocks,
+                                           windows, batch, geo)
             if clock is not None:
                 clock.lap(f'stage{i} output')
         if records is not None:
@@ -179,3 +197,17 @@ class SparseSwinTransformer(SwinTransformer):
         if clock is not None:
             self._part_times.append(dict(clock.parts))
         return outs
+
+    @staticmethod
+    def _merge(merging: nn.Module, next_blocks: nn.ModuleList, windows: Tensor, batch: int,
+               geo: WindowGeometry) -> tuple[Tensor, WindowGeometry]:
+        """The next stage's regular window layout and geometry, from this stage's output in
+        its window layout: one gather for Swin's merging, else through the token map."""
+        if takes_fast_path(merging):
+            out_geo = stage_geometry(next_blocks, merged_shape(merging, (geo.height, geo.width)),
+                                     windows.device)
+            return merge_windows(merging, windows, batch, geo, out_geo), out_geo
+        x, hw_shape = merge_patches(merging, from_windows(windows, batch, geo),
+                                    (geo.height, geo.width))
+        out_geo = stage_geometry(next_blocks, hw_shape, x.device)
+        return to_windows(x, out_geo), out_geo
