@@ -94,10 +94,11 @@ class SparseSwinTransformer(SwinTransformer):
             seconds = forwards[0]['stage2 block3']
 
         Yields a list to which each forward appends a dict of seconds per part:
-        ``embed``; per stage ``stage<s> layout`` (window partition and reverse),
-        ``stage<s> scoring`` (window ranking), ``stage<s> block<i>`` (a block on its
-        kept windows, gathering and writing back included; none for a block that keeps no
-        window) and ``stage<s> output`` (patch merging and output norm). The parts add up
+        ``embed``; per stage ``stage<s> layout`` (the window partition of the patch tokens,
+        in stage 0; nearly nothing in the others), ``stage<s> scoring`` (window ranking),
+        ``stage<s> block<i>`` (a block on its kept windows, gathering and writing back
+        included; none for a block that keeps no window) and ``stage<s> output`` (output
+        norm and map, and the patch merging into the next stage's layout). The parts add up
         to the forward's time. On CUDA every part waits for the device, which removes the
         overlap of host and device that an untimed forward has.
         """
