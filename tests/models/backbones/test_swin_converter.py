@@ -68,10 +68,9 @@ def timm_stage_outputs(model: torch.nn.Module, images: torch.Tensor) -> list[tor
     return [captured[i] for i in range(len(model.layers))]
 
 
-def our_stage_outputs(backbone: SparseSwinTransformer,
-                      images: torch.Tensor) -> list[torch.Tensor]:
+def our_stage_outputs(backbone: torch.nn.Module, images: torch.Tensor) -> list[torch.Tensor]:
     """Inputs of the output norms ``norm{i}`` as ``(B, H * W, C)`` tokens: stage i after its
-    blocks, before its downsample (the norms take the stage's window layout)."""
+    blocks, before its downsample (the sparse backbone's norms take the window layout)."""
     captured = {}
     hooks = [getattr(backbone, f'norm{i}').register_forward_pre_hook(
         lambda module, args, i=i: captured.__setitem__(i, args[0]))
@@ -83,6 +82,8 @@ def our_stage_outputs(backbone: SparseSwinTransformer,
     finally:
         for hook in hooks:
             hook.remove()
+    if not isinstance(backbone, SparseSwinTransformer):  # mmdet's: tokens already
+        return [captured[i] for i in range(len(backbone.stages))]
     batch, grid = images.shape[0], (images.shape[2] // 4, images.shape[3] // 4)
     outputs = []
     for i, stage in enumerate(backbone.stages):
