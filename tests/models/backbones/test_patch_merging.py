@@ -74,3 +74,19 @@ def test_merging_between_window_layouts(hw, padding):
     if out_geo.padded:
         real = out_geo.valid.repeat(2, 1)
     assert torch.allclose(windows[real], expected[real], atol=1e-6)
+
+
+def test_merge_index_made_in_inference_mode_serves_training():
+    """The cached index outlives the forward that built it: a training forward saves it for
+    backward, which inference tensors cannot be (torch < 2.2 refuses)."""
+    torch.manual_seed(0)
+    merging = PatchMerging(6, 12).train()
+    cpu = torch.device('cpu')
+    # a shape no other test merges: the index is first built here, in inference mode
+    geo, out_geo = window_geometry(17, 26, 7, 3, cpu), window_geometry(9, 13, 4, 2, cpu)
+    windows = to_windows(torch.randn(2, 17 * 26, 6), geo)
+    with torch.inference_mode():
+        merge_windows(merging, windows, 2, geo, out_geo)
+    x = windows.clone().requires_grad_()
+    merge_windows(merging, x, 2, geo, out_geo).square().sum().backward()
+    assert x.grad is not None and merging.reduction.weight.grad is not None

@@ -67,8 +67,8 @@ def merged_shape(merging: PatchMerging, hw_shape: tuple[int, int]) -> tuple[int,
     return height // 2, width // 2
 
 
-def _build_merge_index(height: int, width: int, window: int, out_height: int, out_width: int,
-                       out_window: int, device: torch.device) -> tuple[Tensor, Optional[Tensor]]:
+def _merge_index(height: int, width: int, window: int, out_height: int, out_width: int,
+                 out_window: int, device: torch.device) -> tuple[Tensor, Optional[Tensor]]:
     """Rows of an ``height x width`` map's regular window layout (one image) that each token
     of the merged map's regular layout (``out_height x out_width`` in ``out_window``
     windows) merges, patch-major: ``(nW' * N' * 4, )``; and ``(nW' * N' * 4, 1)`` zeros at
@@ -94,7 +94,12 @@ def _build_merge_index(height: int, width: int, window: int, out_height: int, ou
     return index, torch.stack(inside, dim=-1).view(-1, 1).float() if corner_padding else None
 
 
-_cached_merge_index = lru_cache(maxsize=64)(_build_merge_index)
+@lru_cache(maxsize=64)
+def _cached_merge_index(*args) -> tuple[Tensor, Optional[Tensor]]:
+    """:func:`_merge_index`, cached; normal tensors even when first built in inference mode,
+    since a later training forward saves them for backward."""
+    with torch.inference_mode(False):
+        return _merge_index(*args)
 
 
 def merge_windows(merging: PatchMerging, windows: Tensor, batch: int, geo: WindowGeometry,
@@ -102,7 +107,7 @@ def merge_windows(merging: PatchMerging, windows: Tensor, batch: int, geo: Windo
     """Swin's 2x2 ``merging`` (:func:`takes_fast_path`) of a stage's output in ``geo``'s
     regular window layout, made directly in ``out_geo``'s regular window layout (a new
     tensor): one gather of whole token vectors, no token map in between."""
-    build = _build_merge_index if is_compiling() else _cached_merge_index
+    build = _merge_index if is_compiling() else _cached_merge_index
     index, inside = build(geo.height, geo.width, geo.window, out_geo.height, out_geo.width,
                           out_geo.window, windows.device)
     channels = windows.shape[-1]
