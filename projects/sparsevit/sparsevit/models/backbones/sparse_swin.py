@@ -12,7 +12,7 @@ from ...graph_capture import eager_on_cpu
 from ...sparsity import (BlockRatios, SparsityLike, StageSparsity, compact_sparsity,
                          normalize_sparsity)
 from .part_clock import PartClock
-from .patch_merging import merge_patches, merge_windows, merged_shape, takes_fast_path
+from .patch_merging import merge_windows, merged_shape, takes_fast_path
 from .sparse_stage import forward_windows, stage_geometry
 from .swin_pretrained import load_swin_pretrained
 from .window_geometry import WindowGeometry, from_windows, map_from_windows, to_windows
@@ -208,7 +208,6 @@ class SparseSwinTransformer(SwinTransformer):
             out_geo = stage_geometry(next_blocks, merged_shape(merging, (geo.height, geo.width)),
                                      windows.device)
             return merge_windows(merging, windows, batch, geo, out_geo), out_geo
-        x, hw_shape = merge_patches(merging, from_windows(windows, batch, geo),
-                                    (geo.height, geo.width))
+        x, hw_shape = merging(from_windows(windows, batch, geo), (geo.height, geo.width))
         out_geo = stage_geometry(next_blocks, hw_shape, x.device)
         return to_windows(x, out_geo), out_geo
