@@ -9,6 +9,7 @@ import pytest
 
 from sparsevit.latency_tables import LatencyTable, LatencyTableError
 from sparsevit.latency_tables.measure import check_configurations
+from sparsevit.latency_tables.runtimes import ALLOCATOR_VARIABLES
 
 from ..helpers import REPO, free_port
 from ..helpers import load_tool as tool
@@ -66,6 +67,24 @@ def check_runtime(tmp_path, runtime: str, capfd) -> None:
 
 def test_measure_and_check_a_tiny_table_with_pytorch_eager(tmp_path, capfd):
     check_runtime(tmp_path, 'pytorch', capfd)
+
+
+def test_table_and_check_record_the_allocator_settings_and_a_change_is_warned(
+        tmp_path, capfd, monkeypatch):
+    for name in ALLOCATOR_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv('MALLOC_TRIM_THRESHOLD_', '1073741824')
+    table = measure(tmp_path, 'pytorch')
+    assert table.protocol['allocator'] == {'MALLOC_TRIM_THRESHOLD_': '1073741824'}
+    check = ['--check', table.source, '--configs', '1', '--warmup', '1', '--runs', '1']
+    capfd.readouterr()
+    assert tool('analysis/latency_table').main(check)['allocator'] == table.protocol['allocator']
+    assert 'WARNING' not in capfd.readouterr().err
+    monkeypatch.delenv('MALLOC_TRIM_THRESHOLD_')
+    assert tool('analysis/latency_table').main(check)['allocator'] == {}
+    warning = capfd.readouterr().err
+    assert "measured with the allocator settings {'MALLOC_TRIM_THRESHOLD_': '1073741824'}, " \
+           'this check runs with {}' in warning
 
 
 @pytest.mark.slow

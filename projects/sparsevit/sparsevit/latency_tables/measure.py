@@ -52,7 +52,7 @@ from ..models.backbones import SparseSwinTransformer
 from ..presets import REFERENCE_CONFIGS, SWIN_ARCHS, uniform
 from ..search_space import SearchSpace
 from ..sparsity import BlockRatios, SparsityError, kept_windows, normalize_sparsity
-from .runtimes import Calls, LatencyRuntime, build_runtime, device_name
+from .runtimes import Calls, LatencyRuntime, allocator_settings, build_runtime, device_name
 from .table import (FORMAT, FORMAT_VERSION, LatencyTable, LatencyTableError, architecture_of,
                     geometry_fingerprint, ratio_key, relative_error, stage_geometry)
 
@@ -346,6 +346,7 @@ def measure_table(backbone_kwargs: dict, runtime_name: str, protocol: LatencyPro
             batch=protocol.batch, shape=[protocol.height, protocol.width],
             warmup=protocol.warmup, runs=protocol.runs,
             statistic='mean of the middle half (ms)', configurations=len(times), design=design,
+            allocator=allocator_settings(),
             date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
             measure_seconds=round(time.monotonic() - start, 1)),
         backbone=dict(source=source, kwargs=backbone_kwargs, architecture=architecture,
@@ -389,6 +390,11 @@ def check_table(table: LatencyTable, count: int, seed: int, warmup: int, runs: i
     runtime = build_runtime(p['runtime'], build_backbone(table.data['backbone']['kwargs']),
                             protocol, threads)
     configs = check_configurations(table, count, seed)
+    allocator = allocator_settings()
+    if allocator != p.get('allocator', {}):
+        report(f'WARNING: the table was measured with the allocator settings '
+               f'{p.get("allocator", {})}, this check runs with {allocator}: on a CPU they '
+               'change every latency')
     report(f'checking {table.source} on {len(configs)} configurations, one round-robin run on '
            f'{runtime.version()}, {device_name(runtime.device)}, {threads} threads')
     times = time_configurations(runtime, configs, warmup, runs, None, report, CHECK_DENSE_REPEATS)
@@ -409,6 +415,7 @@ def check_table(table: LatencyTable, count: int, seed: int, warmup: int, runs: i
 
     return dict(table=table.source, table_protocol=p, runtime_version=runtime.version(),
                 device_name=device_name(runtime.device), threads=threads, warmup=warmup,
-                runs=runs, seed=seed, dense_ratio=times['dense'] / table.dense_ms,
+                runs=runs, seed=seed, allocator=allocator,
+                dense_ratio=times['dense'] / table.dense_ms,
                 date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
                 rows=rows, raw=stats('error'), scaled=stats('scaled_error'))
