@@ -90,3 +90,20 @@ def test_merge_index_made_in_inference_mode_serves_training():
     x = windows.clone().requires_grad_()
     merge_windows(merging, x, 2, geo, out_geo).square().sum().backward()
     assert x.grad is not None and merging.reduction.weight.grad is not None
+
+
+def test_reordered_weights_are_kept_until_a_parameter_changes():
+    torch.manual_seed(0)
+    merging = PatchMerging(6, 12).eval()
+    x = torch.randn(1, 8 * 8, 6)
+    with torch.no_grad():
+        merge_patches(merging, x, (8, 8))
+        kept = merging.__dict__['_patch_major_cache'][1]
+        merge_patches(merging, x, (8, 8))
+        assert merging.__dict__['_patch_major_cache'][1] is kept  # not made again
+        merging.reduction.weight.mul_(2)  # as an optimizer step would
+        assert torch.allclose(merge_patches(merging, x, (8, 8))[0], merging(x, (8, 8))[0],
+                              atol=1e-6)
+        merging.load_state_dict(PatchMerging(6, 12).state_dict())
+        assert torch.allclose(merge_patches(merging, x, (8, 8))[0], merging(x, (8, 8))[0],
+                              atol=1e-6)

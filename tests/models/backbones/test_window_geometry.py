@@ -70,15 +70,23 @@ def test_retained_geometries_outlive_the_cache():
     assert len(retained) == 1 and retained[id(geo)] is geo
 
 
-@pytest.mark.parametrize('height, width, batch', [(14, 21, 1), (9, 23, 2), (61, 40, 3)])
-@pytest.mark.parametrize('inference', [True, False])
-def test_channels_first_map_from_windows(height, width, batch, inference, monkeypatch):
+@pytest.mark.parametrize('height, width, batch', [(14, 21, 1), (9, 23, 2), (61, 40, 3),
+                                                   (5, 3, 2)])
+@pytest.mark.parametrize('inference, exporting', [(True, False), (False, False), (True, True)])
+@pytest.mark.parametrize('with_norm', [False, True])
+def test_channels_first_map_from_windows(height, width, batch, inference, exporting, with_norm,
+                                         monkeypatch):
     # small pieces, so that the CPU path copies several rows of windows at a time
     monkeypatch.setattr(window_geometry_module, 'CPU_CHUNK_BYTES', 3000)
+    monkeypatch.setattr(window_geometry_module, 'is_exporting', lambda: exporting)
     geo = window_geometry(height, width, 7, 3, torch.device('cpu'))
     x = torch.randn(batch, height * width, 5)
     windows = to_windows(x, geo)
+    norm = torch.nn.LayerNorm(5) if with_norm else None
+    if norm is not None:
+        torch.nn.init.normal_(norm.weight)
+        x = norm(x).detach()
     with torch.inference_mode(inference):
-        out = map_from_windows(windows, batch, geo)
+        out = map_from_windows(windows, batch, geo, norm)
     assert out.is_contiguous()
     assert torch.equal(out, x.view(batch, height, width, 5).permute(0, 3, 1, 2))

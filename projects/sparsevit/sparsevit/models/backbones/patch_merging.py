@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from mmdet.models.layers import PatchMerging
 from torch import Tensor, nn
 
-from ...graph_capture import is_compiling
+from ...graph_capture import is_compiling, is_exporting
 from .window_geometry import WindowGeometry, _partition
 
 
@@ -122,12 +122,28 @@ def merge_windows(merging: PatchMerging, windows: Tensor, batch: int, geo: Windo
     return x.view(batch * out_geo.num_windows, out_geo.window**2, -1)
 
 
+def _patch_major_weights(merging: PatchMerging, channels: int) -> tuple[Optional[Tensor], ...]:
+    """The norm's weight and bias and the reduction's weight of ``merging`` in patch-major
+    order. Outside autograd and graph capture they are kept on the module and made again
+    only when a parameter changes (a load or an optimizer step moves its version)."""
+    norm = merging.norm
+    params = (None, None) if norm is None else (norm.weight, norm.bias)
+    params += (merging.reduction.weight, )
+    if torch.is_grad_enabled() or is_compiling() or is_exporting():
+        return tuple(_patch_major(p, channels) for p in params)
+    key = tuple(None if p is None else (p.data_ptr(), p._version, p.device) for p in params)
+    cached = merging.__dict__.get('_patch_major_cache')
+    if cached is None or cached[0] != key:
+        cached = key, tuple(_patch_major(p, channels) for p in params)
+        merging.__dict__['_patch_major_cache'] = cached
+    return cached[1]
+
+
 def _norm_and_reduce(merging: PatchMerging, x: Tensor, channels: int) -> Tensor:
     """The norm and reduction of ``merging`` on patch-major merged features (last dimension
     ``4 C``)."""
-    norm = merging.norm
-    if norm is not None:
-        x = F.layer_norm(x, norm.normalized_shape, _patch_major(norm.weight, channels),
-                         _patch_major(norm.bias, channels), norm.eps)
-    reduction = merging.reduction
-    return F.linear(x, _patch_major(reduction.weight, channels), reduction.bias)
+    norm_weight, norm_bias, reduction_weight = _patch_major_weights(merging, channels)
+    if merging.norm is not None:
+        x = F.layer_norm(x, merging.norm.normalized_shape, norm_weight, norm_bias,
+                         merging.norm.eps)
+    return F.linear(x, reduction_weight, merging.reduction.bias)

@@ -187,7 +187,7 @@ class SparseSwinTransformer(SwinTransformer):
             if records is not None:
                 records.append(record)
             if i in self.out_indices:
-                outs.append(map_from_windows(getattr(self, f'norm{i}')(windows), batch, geo))
+                outs.append(map_from_windows(windows, batch, geo, getattr(self, f'norm{i}')))
             if stage.downsample is not None:
                 windows, geo = self._merge(stage.downsample, self.stages[i + 1].blocks,
                                            windows, batch, geo)

@@ -9,13 +9,13 @@ contains the cyclic roll, so no roll or re-partition copies are ever made.
 """
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import Iterator, NamedTuple, Optional
+from typing import Callable, Iterator, NamedTuple, Optional
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ...graph_capture import eager_on_cpu, is_compiling
+from ...graph_capture import eager_on_cpu, is_compiling, is_exporting
 
 MASK_VALUE = -100.0  # additive attention mask between regions of a shifted window (as mmdet)
 
@@ -145,19 +145,54 @@ def from_windows(windows: Tensor, batch: int, geo: WindowGeometry) -> Tensor:
 CPU_CHUNK_BYTES = 2 * 2**20
 
 
-def map_from_windows(windows: Tensor, batch: int, geo: WindowGeometry) -> Tensor:
-    """Regular window layout -> a new contiguous ``(B, C, H, W)`` map without the padding."""
+def _copy_columns(dst: Tensor, src: Tensor) -> None:
+    """Copy ``(..., cols, ws)`` window columns into ``(..., W)``, dropping the padding."""
+    ws, width = src.shape[-1], dst.shape[-1]
+    full = width // ws
+    if full:
+        dst[..., :full * ws].unflatten(-1, (full, ws)).copy_(src[..., :full, :])
+    if width > full * ws:
+        dst[..., full * ws:].copy_(src[..., full, :width - full * ws])
+
+
+def _copy_window_rows(out: Tensor, rows: Tensor, top: int) -> None:
+    """Copy ``(B, C, r, ws, cols, ws)`` window rows into the map ``out`` (``(B, C, H, W)``)
+    from pixel row ``top`` on, dropping the padding; no intermediate copy."""
+    ws = rows.shape[3]
+    full = min(rows.shape[2], (out.shape[2] - top) // ws)
+    if full:
+        band = out[:, :, top:top + full * ws].unflatten(2, (full, ws))
+        _copy_columns(band, rows[:, :, :full])
+    bottom = min(out.shape[2], top + rows.shape[2] * ws)
+    if bottom > top + full * ws:
+        edge = top + full * ws
+        _copy_columns(out[:, :, edge:bottom], rows[:, :, full, :bottom - edge])
+
+
+def map_from_windows(windows: Tensor, batch: int, geo: WindowGeometry,
+                     norm: Optional[Callable[[Tensor], Tensor]] = None) -> Tensor:
+    """Regular window layout -> a new contiguous ``(B, C, H, W)`` map without the padding.
+
+    ``norm`` (a module over the channels), if given, is applied on the way: in CPU
+    inference piece by piece, so that no normalized copy of the whole layout is made.
+    """
     ws, channels = geo.window, windows.shape[-1]
-    x = windows.view(batch, geo.rows, geo.cols, ws, ws, channels).permute(0, 5, 1, 3, 2, 4)
     if not eager_on_cpu(windows) or torch.is_grad_enabled():
+        if norm is not None:
+            windows = norm(windows)
+        if is_exporting():  # ONNX Runtime transposes channels-last tokens far faster than 6-D
+            tokens = from_windows(windows, batch, geo).transpose(1, 2)
+            return tokens.reshape(batch, channels, geo.height, geo.width).contiguous()
+        x = windows.view(batch, geo.rows, geo.cols, ws, ws, channels).permute(0, 5, 1, 3, 2, 4)
         x = x.reshape(batch, channels, geo.rows * ws, geo.cols * ws)
         return x[:, :, :geo.height, :geo.width].contiguous() if geo.padded else x
     out = windows.new_empty(batch, channels, geo.height, geo.width)
-    row_bytes = windows[:geo.cols * batch].numel() * windows.element_size()
-    step = max(1, CPU_CHUNK_BYTES // row_bytes)
-    for row in range(0, geo.rows, step):  # (B, C, step, ws, cols, ws) -> rows of the map
-        piece = x[:, :, row:row + step].reshape(batch, channels, -1, geo.cols * ws)
-        top = row * ws
-        bottom = min(top + piece.shape[2], geo.height)
-        out[:, :, top:bottom].copy_(piece[:, :, :bottom - top, :geo.width])
+    grid = windows.view(batch, geo.rows, geo.cols, ws, ws, channels)
+    step = max(1, CPU_CHUNK_BYTES // (grid[0, 0].numel() * windows.element_size()))
+    for image in range(batch):  # pieces of one image's window rows: contiguous
+        for row in range(0, geo.rows, step):
+            piece = grid[image:image + 1, row:row + step]
+            if norm is not None:
+                piece = norm(piece)
+            _copy_window_rows(out[image:image + 1], piece.permute(0, 5, 1, 3, 2, 4), row * ws)
     return out
