@@ -70,8 +70,8 @@ def test_retained_geometries_outlive_the_cache():
     assert len(retained) == 1 and retained[id(geo)] is geo
 
 
-@pytest.mark.parametrize('height, width, batch', [(14, 21, 1), (9, 23, 2), (61, 40, 3),
-                                                   (5, 3, 2)])
+@pytest.mark.parametrize('height, width, batch',
+                         [(14, 21, 1), (9, 23, 2), (61, 40, 3), (5, 3, 2)])
 @pytest.mark.parametrize('inference, exporting', [(True, False), (False, False), (True, True)])
 @pytest.mark.parametrize('with_norm', [False, True])
 def test_channels_first_map_from_windows(height, width, batch, inference, exporting, with_norm,
