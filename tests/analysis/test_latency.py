@@ -3,7 +3,7 @@ import torch
 
 from sparsevit import SparseSwinTransformer
 from sparsevit.analysis.latency import (BackboneTimer, LatencyProtocol, measure_interleaved,
-                                        middle_half_mean, summarize)
+                                        middle_half_mean, ratio_drift, summarize)
 
 
 def test_middle_half_mean_drops_a_quarter_at_each_end():
@@ -16,6 +16,24 @@ def test_middle_half_mean_drops_a_quarter_at_each_end():
 def test_summarize():
     result = summarize([4.0, 1.0, 3.0, 2.0])
     assert (result.mean_ms, result.median_ms, result.min_ms, result.runs) == (2.5, 3.0, 1.0, 4)
+
+
+def test_summaries_keep_their_samples_in_order_but_do_not_write_them():
+    result = summarize([4.0, 1.0, 3.0, 2.0])
+    assert result.samples_ms == (4.0, 1.0, 3.0, 2.0)
+    assert 'samples_ms' not in result.to_dict()
+
+
+def test_ratio_drift_is_the_largest_change_against_the_reference_between_halves():
+    steady = [10.0] * 4 + [12.0] * 4  # the whole machine slows by 20%: no drift
+    results = {'dense': summarize([100.0] * 4 + [120.0] * 4), 'same': summarize(steady),
+               'slower': summarize([10.0] * 4 + [13.2] * 4),  # 10% more than the machine
+               'faster': summarize([10.0] * 4 + [11.4] * 4)}  # 5% less
+    change, name = ratio_drift(results, 'dense')
+    assert (name, change) == ('slower', pytest.approx(0.1))
+    assert ratio_drift({'dense': summarize([1.0] * 3), 'x': summarize([2.0] * 3)},
+                       'dense') is None  # too few rounds to halve
+    assert ratio_drift({'dense': summarize([1.0] * 4)}, 'dense') is None
 
 
 def test_measure_interleaved_runs_every_call_each_round():

@@ -62,3 +62,13 @@ def test_a_search_with_a_table_records_it_and_resumes_after_a_kill(setup):
     table.write_text(table.read_text().replace('"fixed_ms": 7.0', '"fixed_ms": 8.0'))
     with pytest.raises(ValueError, match=r'other settings \(differing: latency\)'):
         search_sparsity(TableTask(checkpoint, root / 'd.log', table), request, root / 'killed')
+
+
+def test_a_search_logs_what_makes_its_table_doubtful(setup):
+    checkpoint, request, table, root = setup
+    data = json.loads(table.read_text())
+    data['protocol']['drift'] = dict(change=-0.07, configuration='uniform 0.8')
+    table.write_text(json.dumps(data))
+    search_sparsity(TableTask(checkpoint, root / 'a.log', table), request, root / 'search')
+    assert 'WARNING: the machine changed while the table was timed: uniform 0.8 moved by -7.0%' \
+        in (root / 'a.log').read_text()

@@ -37,6 +37,7 @@ def check_runtime(tmp_path, runtime: str, capfd) -> None:
     assert (p['runtime'], p['threads'], p['batch'], p['shape'], p['dtype']) == \
         (runtime, 1, 2, [64, 64], 'fp32')
     assert p['configurations'] == configurations and p['measure_seconds'] >= 0 and p['date']
+    assert p['drift'] is None  # one timed round: too few to tell the halves apart
     assert p['device_name'] and p['runtime_version'].split()[0] in ('torch', 'onnxruntime')
     assert table.data['backbone']['architecture']['depths'] == [2, 2, 4, 2]
     assert len(table.fingerprint) == 16
@@ -85,6 +86,22 @@ def test_table_and_check_record_the_allocator_settings_and_a_change_is_warned(
     warning = capfd.readouterr().err
     assert "measured with the allocator settings {'MALLOC_TRIM_THRESHOLD_': '1073741824'}, " \
            'this check runs with {}' in warning
+
+
+def test_a_table_or_check_timed_while_the_machine_changed_is_warned(tmp_path, capfd,
+                                                                    monkeypatch):
+    from sparsevit.latency_tables import measure as measure_module
+    monkeypatch.setattr(measure_module, 'ratio_drift', lambda results, ref: (0.1, 'uniform 0.5'))
+    table = measure(tmp_path, 'pytorch')
+    assert table.protocol['drift'] == {'change': 0.1, 'configuration': 'uniform 0.5'}
+    assert 'WARNING: the machine changed while the table was timed: uniform 0.5 moved by ' \
+           '+10.0% against the dense backbone' in capfd.readouterr().err
+    result = tool('analysis/latency_table').main(['--check', table.source, '--configs', '1',
+                                                  '--warmup', '1', '--runs', '1'])
+    assert result['drift'] == {'change': 0.1, 'configuration': 'uniform 0.5'}
+    warnings = capfd.readouterr().err
+    assert 'changed while the table was timed' in warnings
+    assert 'changed while this check was timed' in warnings
 
 
 @pytest.mark.slow

@@ -26,6 +26,7 @@ from sparsevit.deployment import DeploymentError
 from sparsevit.latency_tables import LatencyTable, LatencyTableError
 from sparsevit.latency_tables.measure import backbone_kwargs, check_table, measure_table
 from sparsevit.latency_tables.runtimes import RUNTIMES
+from sparsevit.latency_tables.table import drift_warning
 from sparsevit.presets import SWIN_ARCHS
 from sparsevit.search_space import DEFAULT_CHOICES
 from sparsevit.utils import ProgressLine, run_tool, write_report
@@ -81,6 +82,11 @@ def print_check(result: dict) -> None:
         print(f'{key:>6} errors: median |error| {100 * s["median_abs"]:.2f}%, max |error| '
               f'{100 * s["max_abs"]:.2f}%, mean error {100 * s["mean"]:+.2f}% over '
               f'{len(result["rows"]) - 1} configurations')
+    for what, drift in (('the table', result['table_protocol'].get('drift')),
+                        ('this check', result['drift'])):
+        warning = drift_warning(drift, what)
+        if warning is not None:
+            print(warning, file=sys.stderr)
 
 
 def main(argv=None) -> dict:
@@ -103,8 +109,8 @@ def main(argv=None) -> dict:
     seconds = table.protocol['measure_seconds']
     line.close(f'measured in {seconds:.0f} s')
     table.save(args.out)
-    if table.noise_warning() is not None:
-        print(table.noise_warning(), file=sys.stderr)
+    for warning in table.warnings():
+        print(warning, file=sys.stderr)
     print(f'wrote {args.out}: dense {table.dense_ms:.2f} ms, fixed {table.fixed_ms:.2f} ms, '
           f'{table.protocol["configurations"]} configurations timed in {seconds:.0f} s')
     return table.data

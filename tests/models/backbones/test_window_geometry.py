@@ -40,11 +40,16 @@ def test_shifted_index_is_roll_then_partition(height, width):
     assert torch.equal(masked, boundary)
 
 
-@pytest.mark.parametrize('height, width', [(14, 21), (9, 23)])
-def test_window_layout_round_trip_and_padding(height, width):
+@pytest.mark.parametrize('height, width', [(14, 21), (9, 23), (61, 40), (5, 3)])
+@pytest.mark.parametrize('exporting', [False, True])  # zeros and a copy; or pad and a copy
+def test_window_layout_round_trip_and_padding(height, width, exporting, monkeypatch):
+    monkeypatch.setattr(window_geometry_module, 'is_exporting', lambda: exporting)
     geo = window_geometry(height, width, 7, 3, torch.device('cpu'))
-    x = torch.randn(2, height * width, 5)
+    x = torch.randn(2, height * width, 5, requires_grad=True)
     windows = to_windows(x, geo)
+    windows.sum().backward()  # every token lands in the layout once
+    assert torch.equal(x.grad, torch.ones_like(x))
+    x, windows = x.detach(), windows.detach()
     assert windows.shape == (2 * geo.num_windows, 49, 5)
     assert windows.data_ptr() != x.data_ptr()
     assert torch.equal(from_windows(windows, 2, geo), x)

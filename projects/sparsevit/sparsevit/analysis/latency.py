@@ -3,7 +3,7 @@ middle half, several calls timed round-robin in one run; and a timer of a backbo
 sparsity configurations under that protocol."""
 import copy
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Callable, Mapping, Optional
 
 import torch
@@ -47,14 +47,15 @@ class LatencyProtocol:
 
 @dataclass(frozen=True)
 class LatencyResult:
-    """Per-call latency statistics in milliseconds."""
+    """Per-call latency statistics in milliseconds, and the timed samples in their order."""
     mean_ms: float  # mean of the middle half: the protocol's statistic
     median_ms: float
     min_ms: float
     runs: int
+    samples_ms: tuple[float, ...] = field(default=(), repr=False)
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return {k: v for k, v in asdict(self).items() if k != 'samples_ms'}
 
 
 def middle_half_mean(samples: list[float]) -> float:
@@ -71,7 +72,32 @@ def summarize(samples_ms: list[float]) -> LatencyResult:
     """The protocol's statistic and the median and minimum of the samples."""
     ordered = sorted(samples_ms)
     return LatencyResult(middle_half_mean(ordered), ordered[len(ordered) // 2], ordered[0],
-                         len(ordered))
+                         len(ordered), tuple(samples_ms))
+
+
+def ratio_drift(results: Mapping[str, LatencyResult],
+                reference: str) -> Optional[tuple[float, str]]:
+    """How far the calls timed round-robin moved against ``reference`` during the run: the
+    largest relative change of a latency ratio to it between the first and the second half
+    of the rounds, and the call it belongs to; None with fewer than 4 rounds or one call.
+
+    Round-robin timing cancels a machine that changes speed for all calls alike; this is
+    what it cannot cancel (a change that hits some calls more than others).
+    """
+    def halves(result: LatencyResult) -> tuple[float, float]:
+        half = len(result.samples_ms) // 2
+        return (middle_half_mean(list(result.samples_ms[:half])),
+                middle_half_mean(list(result.samples_ms[half:])))
+
+    if len(results[reference].samples_ms) < 4:
+        return None
+    ref_first, ref_second = halves(results[reference])
+    changes = []
+    for name, result in results.items():
+        if name != reference and len(result.samples_ms) >= 4:
+            first, second = halves(result)
+            changes.append(((second / ref_second) / (first / ref_first) - 1.0, name))
+    return max(changes, key=lambda change: abs(change[0]), default=None)
 
 
 def _timed(fn: Callable[[], object], device: torch.device) -> float:

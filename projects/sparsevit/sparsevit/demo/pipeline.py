@@ -225,8 +225,8 @@ def _measure_latency_table(cfg: Config, plan: DemoPlan, protocol: LatencyProtoco
     table = measure_table(backbone_kwargs(cfg), 'pytorch', protocol, plan.threads,
                           DEFAULT_CHOICES, SAA, lambda text: print(text, flush=True))
     table.save(out_file)
-    if table.noise_warning() is not None:
-        print(table.noise_warning(), flush=True)
+    for warning in table.warnings():
+        print(warning, flush=True)
     return TableLatency(out_file)
 
 

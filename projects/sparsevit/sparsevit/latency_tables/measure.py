@@ -47,7 +47,8 @@ from typing import Callable, Mapping, Optional, Sequence, Union
 import torch
 from mmengine.config import Config
 
-from ..analysis.latency import LatencyProtocol, measure_interleaved, middle_half_mean
+from ..analysis.latency import (LatencyProtocol, LatencyResult, measure_interleaved,
+                                middle_half_mean, ratio_drift)
 from ..models.backbones import SparseSwinTransformer
 from ..presets import REFERENCE_CONFIGS, SWIN_ARCHS, uniform
 from ..search_space import SearchSpace
@@ -178,14 +179,32 @@ def solve_in_place(parts: Mapping[str, Mapping[str, float]], times: Mapping[str,
     return statistics.fmean(beyond_blocks(name) for name in parts), stages
 
 
+def _note_drift(results: Mapping[str, LatencyResult], drifts: Optional[list]) -> None:
+    """Append to ``drifts`` how far a round-robin run moved against its dense backbone."""
+    drift = ratio_drift(results, 'dense')
+    if drifts is not None and drift is not None:
+        drifts.append(drift)
+
+
+def worst_drift(drifts: Sequence[tuple[float, str]]) -> Optional[dict]:
+    """The largest of the runs' drifts (:func:`ratio_drift`) as JSON data, or None."""
+    if not drifts:
+        return None
+    change, name = max(drifts, key=lambda drift: abs(drift[0]))
+    return dict(change=change, configuration=name)
+
+
 def time_parts(runtime: LatencyRuntime, configs: Mapping[str, BlockRatios], warmup: int,
-               runs: int, report: Report) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+               runs: int, report: Report, drifts: Optional[list] = None
+               ) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
     """Whole latency (ms) of every configuration, round-robin, and the cost (ms, mean of the
-    middle half of the timed rounds) of each part of its forwards."""
+    middle half of the timed rounds) of each part of its forwards. ``drifts`` receives the
+    run's :func:`ratio_drift` against the dense backbone."""
     samples: dict[str, list[dict[str, float]]] = {}
     results = measure_interleaved(
         runtime.part_calls(configs, samples), runtime.device, warmup, runs,
         lambda done, total: report(f'round {done}/{total} of {len(configs)} configurations'))
+    _note_drift(results, drifts)
     parts = {}
     for name, forwards in samples.items():
         timed = forwards[warmup:]
@@ -205,10 +224,12 @@ def _groups(names: list[str], size: Optional[int]) -> list[list[str]]:
 
 
 def time_stagewise(runtime: LatencyRuntime, plan: Mapping[str, BlockRatios], stages: int,
-                   warmup: int, runs: int, report: Report) -> dict[str, float]:
+                   warmup: int, runs: int, report: Report,
+                   drifts: Optional[list] = None) -> dict[str, float]:
     """Latency (ms) of every configuration of ``plan`` (each changes one stage), from graphs of
     one stage: per stage, its configurations and its dense form round-robin beside the whole
-    dense backbone, scaled to the mean dense latency of all stages' runs."""
+    dense backbone, scaled to the mean dense latency of all stages' runs. ``drifts``
+    receives each run's :func:`ratio_drift` against the dense backbone."""
     dense_ratios = plan['dense']
     raw = []
     with runtime.calls({'dense': dense_ratios}, report) as whole:
@@ -221,6 +242,7 @@ def time_stagewise(runtime: LatencyRuntime, plan: Mapping[str, BlockRatios], sta
                     {**whole, **calls}, runtime.device, warmup, runs,
                     lambda done, total: report(f'{prefix}round {done}/{total} of '
                                                f'{len(calls) + 1} graphs'))
+            _note_drift(results, drifts)
             raw.append((s, {name: r.mean_ms for name, r in results.items()}))
     dense = statistics.fmean(group['dense'] for _, group in raw)
     times = {'dense': dense}
@@ -250,10 +272,12 @@ def _dense_spread(calls: Calls, repeats: int) -> Calls:
 
 def time_configurations(runtime: LatencyRuntime, configs: Mapping[str, BlockRatios],
                         warmup: int, runs: int, group_size: Optional[int],
-                        report: Report, dense_repeats: int = 1) -> dict[str, float]:
+                        report: Report, dense_repeats: int = 1,
+                        drifts: Optional[list] = None) -> dict[str, float]:
     """Latency (ms, mean of the middle half) of every configuration, round-robin per group,
     each group scaled to the mean dense latency of all groups. The dense backbone runs
-    ``dense_repeats`` times per round, and its latency is their mean."""
+    ``dense_repeats`` times per round, and its latency is their mean. ``drifts`` receives
+    each group's :func:`ratio_drift` against the dense backbone."""
     groups = _groups(list(configs), group_size)
     raw = []
     for g, names in enumerate(groups):
@@ -264,6 +288,7 @@ def time_configurations(runtime: LatencyRuntime, configs: Mapping[str, BlockRati
                 calls, runtime.device, warmup, runs,
                 lambda done, total: report(f'{prefix}round {done}/{total} of '
                                            f'{len(calls)} configurations'))
+        _note_drift(results, drifts)
         dense_names = _dense_names(dense_repeats)
         group = {name: r.mean_ms for name, r in results.items() if name not in dense_names}
         group['dense'] = statistics.fmean(results[name].mean_ms for name in dense_names)
@@ -277,27 +302,28 @@ def time_configurations(runtime: LatencyRuntime, configs: Mapping[str, BlockRati
 
 def _time_and_solve(runtime: LatencyRuntime, depths: Sequence[int], windows: Sequence[int],
                     choices: Sequence[float], protocol: LatencyProtocol,
-                    announce: Callable[[int], None], report: Report
+                    announce: Callable[[int], None], report: Report, drifts: list
                     ) -> tuple[str, dict[str, float], float, list[dict]]:
     """Time the plan of the runtime's design (see the module docstring) and solve it: the
     design in words, the times (ms) of its configurations, ``fixed_ms`` and the stages'
-    entries."""
+    entries; ``drifts`` receives the runs' drifts."""
     warmup, runs = protocol.warmup, protocol.runs
     if runtime.times_parts:
         plan = in_place_plan(depths, choices)
         announce(len(plan))
-        times, parts = time_parts(runtime, plan, warmup, runs, report)
+        times, parts = time_parts(runtime, plan, warmup, runs, report, drifts)
         design = (f'{len(plan)} configurations (dense, uniform at each choice) timed '
                   'round-robin; blocks, scoring and the dense forward timed in place')
         return design, times, *solve_in_place(parts, times, depths, choices)
     plan = measurement_plan(depths, windows, choices)
     announce(len(plan))
     if runtime.times_stages:
-        times = time_stagewise(runtime, plan, len(depths), warmup, runs, report)
+        times = time_stagewise(runtime, plan, len(depths), warmup, runs, report, drifts)
         design = (f'{len(plan)} configurations, each stage\'s as graphs of that stage alone '
                   'timed round-robin beside the whole dense backbone; parts by differences')
     else:
-        times = time_configurations(runtime, plan, warmup, runs, runtime.group_size, report)
+        times = time_configurations(runtime, plan, warmup, runs, runtime.group_size, report,
+                                    drifts=drifts)
         groups = len(_groups(list(plan), runtime.group_size))
         design = (f'{len(plan)} whole-backbone configurations timed round-robin in {groups} '
                   'group(s), each with the dense backbone; parts by differences')
@@ -322,11 +348,12 @@ def measure_table(backbone_kwargs: dict, runtime_name: str, protocol: LatencyPro
     architecture = architecture_of(backbone)
     geometry = stage_geometry(architecture, protocol.height, protocol.width)
     runtime = build_runtime(runtime_name, backbone, protocol, threads)
+    drifts: list = []
     design, times, fixed, solved = _time_and_solve(
         runtime, backbone.depths, [g['windows'] for g in geometry], choices, protocol,
         lambda count: report(f'measuring {count} configurations on {runtime.version()}, '
                              f'{device_name(runtime.device)}, {threads} threads, '
-                             f'{protocol.describe()}'), report)
+                             f'{protocol.describe()}'), report, drifts)
     # the table's dense backbone: the timed one where the parts are differences, the dense
     # blocks plus the mean fixed part where they are timed in place
     dense_ms = fixed + sum(geo['depth'] * entry['block_ms'][0.0]
@@ -346,7 +373,7 @@ def measure_table(backbone_kwargs: dict, runtime_name: str, protocol: LatencyPro
             batch=protocol.batch, shape=[protocol.height, protocol.width],
             warmup=protocol.warmup, runs=protocol.runs,
             statistic='mean of the middle half (ms)', configurations=len(times), design=design,
-            allocator=allocator_settings(),
+            allocator=allocator_settings(), drift=worst_drift(drifts),
             date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
             measure_seconds=round(time.monotonic() - start, 1)),
         backbone=dict(source=source, kwargs=backbone_kwargs, architecture=architecture,
@@ -397,7 +424,9 @@ def check_table(table: LatencyTable, count: int, seed: int, warmup: int, runs: i
                'change every latency')
     report(f'checking {table.source} on {len(configs)} configurations, one round-robin run on '
            f'{runtime.version()}, {device_name(runtime.device)}, {threads} threads')
-    times = time_configurations(runtime, configs, warmup, runs, None, report, CHECK_DENSE_REPEATS)
+    drifts: list = []
+    times = time_configurations(runtime, configs, warmup, runs, None, report, CHECK_DENSE_REPEATS,
+                                drifts)
     scale = table.dense_ms / times['dense']
     rows = []
     for name, ratios in configs.items():
@@ -415,7 +444,7 @@ def check_table(table: LatencyTable, count: int, seed: int, warmup: int, runs: i
 
     return dict(table=table.source, table_protocol=p, runtime_version=runtime.version(),
                 device_name=device_name(runtime.device), threads=threads, warmup=warmup,
-                runs=runs, seed=seed, allocator=allocator,
+                runs=runs, seed=seed, allocator=allocator, drift=worst_drift(drifts),
                 dense_ratio=times['dense'] / table.dense_ms,
                 date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'),
                 rows=rows, raw=stats('error'), scaled=stats('scaled_error'))

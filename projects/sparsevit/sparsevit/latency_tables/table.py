@@ -28,6 +28,11 @@ FORMAT_VERSION = 1
 RATIO_TOLERANCE = 1e-9
 
 
+# a run whose configurations moved against the dense backbone by more than this between its
+# first and second half of rounds was timed on a machine that changed
+DRIFT_WARNING = 0.03
+
+
 class LatencyTableError(ValueError):
     """A table that cannot be read, or that was not made for what it is asked to predict."""
 
@@ -72,6 +77,18 @@ def geometry_fingerprint(architecture: dict, height: int, width: int, batch: int
     text = json.dumps(dict(architecture=architecture, batch=batch,
                            geometry=stage_geometry(architecture, height, width)), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def drift_warning(drift: Optional[dict], what: str) -> Optional[str]:
+    """A warning when a run's ``drift`` (``{'change': fraction, 'configuration': name}``: the
+    largest change of a latency ratio to the dense backbone between the first and the second
+    half of its rounds) exceeds :data:`DRIFT_WARNING`, else None."""
+    if drift is None or abs(drift['change']) <= DRIFT_WARNING:
+        return None
+    return (f'WARNING: the machine changed while {what} was timed: {drift["configuration"]} '
+            f'moved by {100 * drift["change"]:+.1f}% against the dense backbone between the '
+            'first and the second half of the rounds, which the dense ratio cannot scale '
+            'out; time it again on a quiet machine')
 
 
 def _first_line(err: json.JSONDecodeError) -> str:
@@ -190,6 +207,12 @@ class LatencyTable:
 
     def _choice(self, ratio: float) -> Optional[float]:
         return next((c for c in self.choices if abs(c - ratio) < RATIO_TOLERANCE), None)
+
+    def warnings(self) -> list[str]:
+        """What makes this table's predictions doubtful: :meth:`noise_warning` and the drift
+        of its measuring run (:func:`drift_warning`)."""
+        found = (self.noise_warning(), drift_warning(self.protocol.get('drift'), 'the table'))
+        return [warning for warning in found if warning is not None]
 
     def noise_warning(self, tolerance: float = 0.02) -> Optional[str]:
         """A warning naming the parts that cost less than ``-tolerance`` of the dense latency

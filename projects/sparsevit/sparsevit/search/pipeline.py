@@ -14,6 +14,7 @@ from typing import Callable, Optional, Sequence, Union
 from mmengine.dist import get_rank
 from mmengine.logging import MMLogger
 
+from ..latency_tables import TableLatency
 from ..search_space import DEFAULT_CHOICES, SearchSpace
 from ..sparsity import StageSparsity
 from .evolution import Candidate, EvolutionSettings, SearchResult
@@ -131,6 +132,9 @@ def search_sparsity(task: TaskEvaluator, request: SearchRequest,
                     f'{task.latency_source.describe()}, fitness {task.metric_key}'
                     + (f'; resuming {len(log.completed)} candidates of {log.path}'
                        if log.completed else ''))
+        if isinstance(task.latency_source, TableLatency):
+            for warning in task.latency_source.table.warnings():
+                logger.warning(warning)
     progress = SearchProgress(logger, task.metric_key, lambda: len(log.metrics)) if main else \
         (lambda *args: None)
     result = run_search(task, space, request.evolution, band, log, progress)

@@ -118,11 +118,38 @@ def window_geometry(height: int, width: int, window: int, shift: int,
     return geo
 
 
+def _copy_regions(windows: Tensor, grid: Tensor, into_windows: bool) -> None:
+    """Copy between a ``(B, r, ws, c, ws, C)`` view of window rows and the ``(B, h, w, C)``
+    view of the map they cover (``h <= r * ws``, ``w <= c * ws``; the rest is padding), in
+    one pass: whole windows, then the partial windows of the last column and row."""
+    ws, height, width = windows.shape[2], grid.shape[1], grid.shape[2]
+    rows, cols = height // ws, width // ws
+    row_parts = [(slice(0, rows), slice(None), slice(0, rows * ws))]
+    if height > rows * ws:  # a last row of windows only partly on the map
+        row_parts.append((rows, slice(0, height - rows * ws), slice(rows * ws, height)))
+    col_parts = [(slice(0, cols), slice(None), slice(0, cols * ws))]
+    if width > cols * ws:
+        col_parts.append((cols, slice(0, width - cols * ws), slice(cols * ws, width)))
+    for row, inner_row, y in row_parts:
+        for col, inner_col, x in col_parts:
+            part = windows[:, row, inner_row, col, inner_col]
+            if part.numel():
+                pixels = grid[:, y, x].reshape(part.shape)  # a view: dimensions only split
+                if into_windows:
+                    part.copy_(pixels)
+                else:
+                    pixels.copy_(part)
+
+
 def to_windows(x: Tensor, geo: WindowGeometry) -> Tensor:
     """``(B, H * W, C)`` tokens -> a new ``(B * nW, N, C)`` regular window layout."""
     batch, _, channels = x.shape
     ws = geo.window
     x = x.view(batch, geo.height, geo.width, channels)
+    if geo.padded and not (is_exporting() or is_compiling()):  # zeros and one copy, no pad
+        windows = x.new_zeros(batch, geo.rows, geo.cols, ws, ws, channels)
+        _copy_regions(windows.transpose(2, 3), x, into_windows=True)
+        return windows.view(batch * geo.num_windows, ws * ws, channels)
     if geo.padded:
         x = F.pad(x, (0, 0, 0, geo.cols * ws - geo.width, 0, geo.rows * ws - geo.height))
     x = x.view(batch, geo.rows, ws, geo.cols, ws, channels).transpose(2, 3)
@@ -145,30 +172,6 @@ def from_windows(windows: Tensor, batch: int, geo: WindowGeometry) -> Tensor:
 CPU_CHUNK_BYTES = 2 * 2**20
 
 
-def _copy_columns(dst: Tensor, src: Tensor) -> None:
-    """Copy ``(..., cols, ws)`` window columns into ``(..., W)``, dropping the padding."""
-    ws, width = src.shape[-1], dst.shape[-1]
-    full = width // ws
-    if full:
-        dst[..., :full * ws].unflatten(-1, (full, ws)).copy_(src[..., :full, :])
-    if width > full * ws:
-        dst[..., full * ws:].copy_(src[..., full, :width - full * ws])
-
-
-def _copy_window_rows(out: Tensor, rows: Tensor, top: int) -> None:
-    """Copy ``(B, C, r, ws, cols, ws)`` window rows into the map ``out`` (``(B, C, H, W)``)
-    from pixel row ``top`` on, dropping the padding; no intermediate copy."""
-    ws = rows.shape[3]
-    full = min(rows.shape[2], (out.shape[2] - top) // ws)
-    if full:
-        band = out[:, :, top:top + full * ws].unflatten(2, (full, ws))
-        _copy_columns(band, rows[:, :, :full])
-    bottom = min(out.shape[2], top + rows.shape[2] * ws)
-    if bottom > top + full * ws:
-        edge = top + full * ws
-        _copy_columns(out[:, :, edge:bottom], rows[:, :, full, :bottom - edge])
-
-
 def map_from_windows(windows: Tensor, batch: int, geo: WindowGeometry,
                      norm: Optional[Callable[[Tensor], Tensor]] = None) -> Tensor:
     """Regular window layout -> a new contiguous ``(B, C, H, W)`` map without the padding.
@@ -187,12 +190,14 @@ def map_from_windows(windows: Tensor, batch: int, geo: WindowGeometry,
         x = x.reshape(batch, channels, geo.rows * ws, geo.cols * ws)
         return x[:, :, :geo.height, :geo.width].contiguous() if geo.padded else x
     out = windows.new_empty(batch, channels, geo.height, geo.width)
-    grid = windows.view(batch, geo.rows, geo.cols, ws, ws, channels)
-    step = max(1, CPU_CHUNK_BYTES // (grid[0, 0].numel() * windows.element_size()))
+    pixels = out.permute(0, 2, 3, 1)  # channels-last view
+    layout = windows.view(batch, geo.rows, geo.cols, ws, ws, channels)
+    step = max(1, CPU_CHUNK_BYTES // (layout[0, 0].numel() * windows.element_size()))
     for image in range(batch):  # pieces of one image's window rows: contiguous
         for row in range(0, geo.rows, step):
-            piece = grid[image:image + 1, row:row + step]
+            piece = layout[image:image + 1, row:row + step]
             if norm is not None:
                 piece = norm(piece)
-            _copy_window_rows(out[image:image + 1], piece.permute(0, 5, 1, 3, 2, 4), row * ws)
+            grid = pixels[image:image + 1, row * ws:(row + step) * ws]
+            _copy_regions(piece.transpose(2, 3), grid, into_windows=False)
     return out
