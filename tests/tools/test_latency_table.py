@@ -91,7 +91,8 @@ def test_table_and_check_record_the_allocator_settings_and_a_change_is_warned(
 def test_a_table_or_check_timed_while_the_machine_changed_is_warned(tmp_path, capfd,
                                                                     monkeypatch):
     from sparsevit.latency_tables import measure as measure_module
-    monkeypatch.setattr(measure_module, 'ratio_drift', lambda results, ref: (0.1, 'uniform 0.5'))
+    monkeypatch.setattr(measure_module, 'ratio_drift',
+                        lambda results, ref, baseline=None: (0.1, 'uniform 0.5'))
     table = measure(tmp_path, 'pytorch')
     assert table.protocol['drift'] == {'change': 0.1, 'configuration': 'uniform 0.5'}
     assert 'WARNING: the machine changed while the table was timed: uniform 0.5 moved by ' \

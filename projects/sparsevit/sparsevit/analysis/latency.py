@@ -75,28 +75,41 @@ def summarize(samples_ms: list[float]) -> LatencyResult:
                          len(ordered), tuple(samples_ms))
 
 
-def ratio_drift(results: Mapping[str, LatencyResult],
-                reference: str) -> Optional[tuple[float, str]]:
+def ratio_drift(results: Mapping[str, LatencyResult], reference: str,
+                baseline: Optional[str] = None) -> Optional[tuple[float, str]]:
     """How far the calls timed round-robin moved against ``reference`` during the run: the
     largest relative change of a latency ratio to it between the first and the second half
     of the rounds, and the call it belongs to; None with fewer than 4 rounds or one call.
 
+    With ``baseline`` (a part of ``reference`` timed on its own, such as the graph of one
+    dense stage), every other call is such a part too and stands for ``reference`` with
+    ``baseline`` replaced by it: the ratio is that whole's, so a small part's own noise
+    counts as much as it moves the whole.
+
     Round-robin timing cancels a machine that changes speed for all calls alike; this is
     what it cannot cancel (a change that hits some calls more than others).
     """
-    def halves(result: LatencyResult) -> tuple[float, float]:
-        half = len(result.samples_ms) // 2
-        return (middle_half_mean(list(result.samples_ms[:half])),
-                middle_half_mean(list(result.samples_ms[half:])))
+    def halves(name: str) -> tuple[float, float]:
+        samples = results[name].samples_ms
+        half = len(samples) // 2
+        return (middle_half_mean(list(samples[:half])), middle_half_mean(list(samples[half:])))
 
     if len(results[reference].samples_ms) < 4:
         return None
-    ref_first, ref_second = halves(results[reference])
+    ref = halves(reference)
+
+    def whole(name: str) -> tuple[float, float]:
+        own = halves(name)
+        if baseline is None:
+            return own
+        base = halves(baseline)
+        return ref[0] + own[0] - base[0], ref[1] + own[1] - base[1]
+
     changes = []
     for name, result in results.items():
-        if name != reference and len(result.samples_ms) >= 4:
-            first, second = halves(result)
-            changes.append(((second / ref_second) / (first / ref_first) - 1.0, name))
+        if name not in (reference, baseline) and len(result.samples_ms) >= 4:
+            first, second = whole(name)
+            changes.append(((second / ref[1]) / (first / ref[0]) - 1.0, name))
     return max(changes, key=lambda change: abs(change[0]), default=None)
 
 

@@ -179,9 +179,11 @@ def solve_in_place(parts: Mapping[str, Mapping[str, float]], times: Mapping[str,
     return statistics.fmean(beyond_blocks(name) for name in parts), stages
 
 
-def _note_drift(results: Mapping[str, LatencyResult], drifts: Optional[list]) -> None:
-    """Append to ``drifts`` how far a round-robin run moved against its dense backbone."""
-    drift = ratio_drift(results, 'dense')
+def _note_drift(results: Mapping[str, LatencyResult], drifts: Optional[list],
+                baseline: Optional[str] = None) -> None:
+    """Append to ``drifts`` how far a round-robin run moved against its dense backbone (with
+    ``baseline``, the other calls are stage graphs standing in for it: :func:`ratio_drift`)."""
+    drift = ratio_drift(results, 'dense', baseline)
     if drifts is not None and drift is not None:
         drifts.append(drift)
 
@@ -242,7 +244,7 @@ def time_stagewise(runtime: LatencyRuntime, plan: Mapping[str, BlockRatios], sta
                     {**whole, **calls}, runtime.device, warmup, runs,
                     lambda done, total: report(f'{prefix}round {done}/{total} of '
                                                f'{len(calls) + 1} graphs'))
-            _note_drift(results, drifts)
+            _note_drift(results, drifts, baseline=f'stage{s} dense')
             raw.append((s, {name: r.mean_ms for name, r in results.items()}))
     dense = statistics.fmean(group['dense'] for _, group in raw)
     times = {'dense': dense}
