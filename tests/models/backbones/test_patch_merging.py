@@ -2,6 +2,7 @@ import pytest
 import torch
 from mmdet.models.layers import PatchMerging
 
+from sparsevit.models.backbones import patch_merging as patch_merging_module
 from sparsevit.models.backbones.patch_merging import merge_patches, merge_windows, merged_shape
 from sparsevit.models.backbones.window_geometry import to_windows, window_geometry
 
@@ -54,26 +55,32 @@ def test_gradients_match():
 
 
 @pytest.mark.parametrize('hw', [(14, 28), (15, 22), (29, 9)])
-@pytest.mark.parametrize('padding', ['corner', 0])
-def test_merging_between_window_layouts(hw, padding):
+@pytest.mark.parametrize('padding, bias', [('corner', False), (0, False), ('corner', True)])
+@pytest.mark.parametrize('in_pieces', [True, False])  # CPU inference; or one gather (autograd)
+def test_merging_between_window_layouts(hw, padding, bias, in_pieces, monkeypatch):
     """merge_windows makes the next stage's window layout of what merge_patches makes of the
     token map, at every real token (padding tokens of the next layout are left unspecified)."""
+    # pieces of 5 merged tokens (4 * 6 channels * 4 bytes each): several per image
+    monkeypatch.setattr(patch_merging_module, 'CPU_CHUNK_BYTES', 500)
     torch.manual_seed(0)
-    merging = PatchMerging(6, 12, padding=padding).eval()
+    merging = PatchMerging(6, 12, padding=padding, bias=bias).eval()
+    torch.nn.init.normal_(merging.norm.weight)
     x = torch.randn(2, hw[0] * hw[1], 6)
     cpu = torch.device('cpu')
     geo = window_geometry(*hw, 7, 3, cpu)
     with torch.no_grad():
         tokens, out_hw = merge_patches(merging, x, hw)
         out_geo = window_geometry(*merged_shape(merging, hw), 4, 2, cpu)
-        windows = merge_windows(merging, to_windows(x, geo), 2, geo, out_geo)
+        windows = to_windows(x, geo)
+    with torch.set_grad_enabled(not in_pieces):
+        windows = merge_windows(merging, windows, 2, geo, out_geo).detach()
     assert (out_geo.height, out_geo.width) == out_hw
     assert windows.shape == (2 * out_geo.num_windows, 16, 12)
     expected = to_windows(tokens, out_geo)
     real = torch.ones(2 * out_geo.num_windows, 16, dtype=torch.bool)
     if out_geo.padded:
         real = out_geo.valid.repeat(2, 1)
-    assert torch.allclose(windows[real], expected[real], atol=1e-6)
+    assert torch.allclose(windows[real], expected[real], atol=1e-5)
 
 
 def test_merge_index_made_in_inference_mode_serves_training():

@@ -13,6 +13,7 @@ from typing import Callable, Hashable, NamedTuple, Optional
 import torch
 from torch import Tensor, nn
 
+from ..graph_capture import autocast_dtype
 from ..models.backbones import SparseSwinTransformer
 from ..models.backbones.window_geometry import WindowGeometry, retain_geometries
 from ..sparsity import BlockRatios
@@ -64,16 +65,6 @@ class GraphReplay:
         return [out.clone() for out in self.static_outputs]
 
 
-def _autocast_dtype(device_type: str) -> Optional[torch.dtype]:
-    """The dtype autocast casts to on ``device_type``, or None when it is off."""
-    if hasattr(torch, 'get_autocast_dtype'):  # torch >= 2.4
-        enabled = torch.is_autocast_enabled(device_type)
-        return torch.get_autocast_dtype(device_type) if enabled else None
-    if device_type == 'cuda':
-        return torch.get_autocast_gpu_dtype() if torch.is_autocast_enabled() else None
-    return torch.get_autocast_cpu_dtype() if torch.is_autocast_cpu_enabled() else None
-
-
 def capture_cuda_graph(forward: Forward, example: Tensor,
                        warmup: int = WARMUP_RUNS) -> GraphReplay:
     """Capture ``forward`` at the shape and dtype of ``example`` (a CUDA tensor) as a graph.
@@ -85,7 +76,7 @@ def capture_cuda_graph(forward: Forward, example: Tensor,
     """
     if example.device.type != 'cuda':
         raise DeploymentError(f'CUDA graphs need the input on a CUDA device, got {example.device}')
-    dtype = _autocast_dtype('cuda')
+    dtype = autocast_dtype('cuda')
     no_cast_cache = nullcontext() if dtype is None else torch.autocast(
         'cuda', dtype=dtype, cache_enabled=False)
     with torch.inference_mode(False):  # a buffer later calls may write in any grad mode
@@ -141,7 +132,7 @@ class CudaGraphBackbone(nn.Module):
         """The key of the graph that serves ``images`` at the backbone's configuration."""
         return GraphKey(self.backbone.block_ratios, bool(self.backbone.score_before_patch_norm),
                         tuple(images.shape), images.dtype, images.device,
-                        _autocast_dtype(images.device.type))
+                        autocast_dtype(images.device.type))
 
     def forward(self, images: Tensor) -> list[Tensor]:
         if self.backbone.training:

@@ -17,8 +17,8 @@ import torch.nn.functional as F
 from mmdet.models.layers import PatchMerging
 from torch import Tensor, nn
 
-from ...graph_capture import is_compiling, is_exporting
-from .window_geometry import WindowGeometry, _partition
+from ...graph_capture import autocast_dtype, eager_on_cpu, is_compiling, is_exporting
+from .window_geometry import CPU_CHUNK_BYTES, WindowGeometry, _partition
 
 
 def takes_fast_path(merging: PatchMerging) -> bool:
@@ -106,20 +106,54 @@ def merge_windows(merging: PatchMerging, windows: Tensor, batch: int, geo: Windo
                   out_geo: WindowGeometry) -> Tensor:
     """Swin's 2x2 ``merging`` (:func:`takes_fast_path`) of a stage's output in ``geo``'s
     regular window layout, made directly in ``out_geo``'s regular window layout (a new
-    tensor): one gather of whole token vectors, no token map in between."""
+    tensor): one gather of whole token vectors, no token map in between; in CPU inference
+    piece by piece (:func:`_merge_in_pieces`)."""
     build = _merge_index if is_compiling() else _cached_merge_index
     index, inside = build(geo.height, geo.width, geo.window, out_geo.height, out_geo.width,
                           out_geo.window, windows.device)
     channels = windows.shape[-1]
-    if batch > 1:
-        per_image = geo.num_windows * geo.window**2
-        offsets = torch.arange(batch, device=windows.device).view(-1, 1) * per_image
-        index = (index.view(1, -1) + offsets).view(-1)
-    x = windows.view(-1, channels).index_select(0, index).view(batch, -1, channels)
-    if inside is not None:
-        x = x * inside.to(x.dtype)
-    x = _norm_and_reduce(merging, x.view(-1, 4 * channels), channels)
+    flat = windows.view(-1, channels)
+    if eager_on_cpu(windows) and not torch.is_grad_enabled() and autocast_dtype('cpu') is None:
+        x = _merge_in_pieces(merging, flat, batch, index, inside)
+    else:
+        if batch > 1:
+            per_image = geo.num_windows * geo.window**2
+            offsets = torch.arange(batch, device=windows.device).view(-1, 1) * per_image
+            index = (index.view(1, -1) + offsets).view(-1)
+        x = flat.index_select(0, index).view(batch, -1, channels)
+        if inside is not None:
+            x = x * inside.to(x.dtype)
+        x = _norm_and_reduce(merging, x.view(-1, 4 * channels), channels)
     return x.view(batch * out_geo.num_windows, out_geo.window**2, -1)
+
+
+def _merge_in_pieces(merging: PatchMerging, flat: Tensor, batch: int, index: Tensor,
+                     inside: Optional[Tensor]) -> Tensor:
+    """The merged tokens ``(B * T, 2 C)`` of ``flat`` (``(B * L, C)``: the window layout's
+    rows) for the per-image ``index`` of :func:`merge_windows`, in cache-sized pieces: each
+    piece is gathered, normalized and reduced while it is in cache, and written straight
+    into the result (no stage-sized gathered or normalized copy)."""
+    channels = flat.shape[1]
+    norm_weight, norm_bias, reduction_weight = _patch_major_weights(merging, channels)
+    norm, bias = merging.norm, merging.reduction.bias
+    tokens, per_image = index.numel() // 4, flat.shape[0] // batch
+    out = flat.new_empty(batch * tokens, reduction_weight.shape[0])
+    step = max(1, CPU_CHUNK_BYTES // (4 * channels * flat.element_size()))
+    for image in range(batch):
+        rows = flat[image * per_image:(image + 1) * per_image]
+        for start in range(0, tokens, step):
+            end = min(start + step, tokens)
+            x = rows.index_select(0, index[4 * start:4 * end]).view(-1, 4 * channels)
+            if inside is not None:
+                x.view(-1, 4, channels).mul_(inside[4 * start:4 * end].view(-1, 4, 1))
+            if norm is not None:
+                x = F.layer_norm(x, norm.normalized_shape, norm_weight, norm_bias, norm.eps)
+            piece = out[image * tokens + start:image * tokens + end]
+            if bias is None:
+                torch.mm(x, reduction_weight.t(), out=piece)
+            else:
+                torch.addmm(bias, x, reduction_weight.t(), out=piece)
+    return out
 
 
 def _patch_major_weights(merging: PatchMerging, channels: int) -> tuple[Optional[Tensor], ...]:
