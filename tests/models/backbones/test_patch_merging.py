@@ -80,7 +80,7 @@ def test_merging_between_window_layouts(hw, padding, bias, in_pieces, monkeypatc
     real = torch.ones(2 * out_geo.num_windows, 16, dtype=torch.bool)
     if out_geo.padded:
         real = out_geo.valid.repeat(2, 1)
-    assert torch.allclose(windows[real], expected[real], atol=1e-5)
+    assert torch.allclose(windows[real], expected[real], atol=1e-6)
 
 
 def test_merge_index_made_in_inference_mode_serves_training():

@@ -97,12 +97,12 @@ def ratio_drift(results: Mapping[str, LatencyResult], reference: str,
     if len(results[reference].samples_ms) < 4:
         return None
     ref = halves(reference)
+    base = None if baseline is None else halves(baseline)
 
     def whole(name: str) -> tuple[float, float]:
         own = halves(name)
-        if baseline is None:
+        if base is None:
             return own
-        base = halves(baseline)
         return ref[0] + own[0] - base[0], ref[1] + own[1] - base[1]
 
     changes = []

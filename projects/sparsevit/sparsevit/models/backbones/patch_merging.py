@@ -134,10 +134,8 @@ def _merge_in_pieces(merging: PatchMerging, flat: Tensor, batch: int, index: Ten
     piece is gathered, normalized and reduced while it is in cache, and written straight
     into the result (no stage-sized gathered or normalized copy)."""
     channels = flat.shape[1]
-    norm_weight, norm_bias, reduction_weight = _patch_major_weights(merging, channels)
-    norm, bias = merging.norm, merging.reduction.bias
     tokens, per_image = index.numel() // 4, flat.shape[0] // batch
-    out = flat.new_empty(batch * tokens, reduction_weight.shape[0])
+    out = flat.new_empty(batch * tokens, merging.reduction.out_features)
     step = max(1, CPU_CHUNK_BYTES // (4 * channels * flat.element_size()))
     for image in range(batch):
         rows = flat[image * per_image:(image + 1) * per_image]
@@ -146,13 +144,8 @@ def _merge_in_pieces(merging: PatchMerging, flat: Tensor, batch: int, index: Ten
             x = rows.index_select(0, index[4 * start:4 * end]).view(-1, 4 * channels)
             if inside is not None:
                 x.view(-1, 4, channels).mul_(inside[4 * start:4 * end].view(-1, 4, 1))
-            if norm is not None:
-                x = F.layer_norm(x, norm.normalized_shape, norm_weight, norm_bias, norm.eps)
-            piece = out[image * tokens + start:image * tokens + end]
-            if bias is None:
-                torch.mm(x, reduction_weight.t(), out=piece)
-            else:
-                torch.addmm(bias, x, reduction_weight.t(), out=piece)
+            _norm_and_reduce(merging, x, channels,
+                             out=out[image * tokens + start:image * tokens + end])
     return out
 
 
@@ -173,11 +166,17 @@ def _patch_major_weights(merging: PatchMerging, channels: int) -> tuple[Optional
     return cached[1]
 
 
-def _norm_and_reduce(merging: PatchMerging, x: Tensor, channels: int) -> Tensor:
+def _norm_and_reduce(merging: PatchMerging, x: Tensor, channels: int,
+                     out: Optional[Tensor] = None) -> Tensor:
     """The norm and reduction of ``merging`` on patch-major merged features (last dimension
-    ``4 C``)."""
+    ``4 C``); with ``out`` (2-D, no autograd), the reduction is written into it."""
     norm_weight, norm_bias, reduction_weight = _patch_major_weights(merging, channels)
     if merging.norm is not None:
         x = F.layer_norm(x, merging.norm.normalized_shape, norm_weight, norm_bias,
                          merging.norm.eps)
-    return F.linear(x, reduction_weight, merging.reduction.bias)
+    bias = merging.reduction.bias
+    if out is None:
+        return F.linear(x, reduction_weight, bias)
+    if bias is None:
+        return torch.mm(x, reduction_weight.t(), out=out)
+    return torch.addmm(bias, x, reduction_weight.t(), out=out)
