@@ -34,6 +34,15 @@ def _machine_shared(tmp_path_factory):
 
 
 @pytest.fixture(autouse=True)
+def _allocator_untouched(monkeypatch):
+    """Tools that reuse freed memory record it but leave the test process's malloc alone
+    (tests/analysis/test_allocator.py sets it for real, in a child process)."""
+    from sparsevit.analysis import allocator
+    monkeypatch.setattr(allocator, '_applied', {})
+    monkeypatch.setattr(allocator, '_glibc_mallopt', lambda: lambda code, value: 1)
+
+
+@pytest.fixture(autouse=True)
 def _fresh_visualizers():
     """Runners of a later test build their visualizers anew (see forget_visualizers)."""
     yield

@@ -22,6 +22,7 @@ from pathlib import Path
 import sparsevit  # noqa: F401  registers the plugin, allows loading mmengine checkpoints
 from sparsevit import NoSparseBackboneError
 from sparsevit.analysis import LatencyProtocol
+from sparsevit.analysis.allocator import use_allocator
 from sparsevit.datasets import check_dataset_files
 from sparsevit.fileio import undo_new_entries_on_error
 from sparsevit.latency_tables import LatencyTableError, TableLatency
@@ -33,7 +34,7 @@ from sparsevit.search.pipeline import LOG_NAME
 from sparsevit.search_space import DEFAULT_CHOICES
 from sparsevit.utils import (add_runner_args, load_config, parse_runner_args, run_tool,
                              setup_cpu_distributed)
-from sparsevit.utils.cli import UsageError
+from sparsevit.utils.cli import UsageError, add_allocator_arg
 
 # metric the search maximizes, by evaluator type, when --metric is not given
 DEFAULT_METRICS = {
@@ -89,6 +90,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         'CONFIG without its SparsityAdaptationHook)')
     parser.add_argument('--allow-non-saa', action='store_true',
                         help='search a checkpoint that was not trained with SAA')
+    add_allocator_arg(parser)  # for live timing; a table records its own
     add_runner_args(parser, 'val_dataloader.batch_size=1')
     args = parse_runner_args(parser, argv)
     if args.latency_min > args.latency_max:
@@ -112,6 +114,8 @@ def metric_key(args: argparse.Namespace, cfg) -> str:
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    if args.latency_table is None:  # this process times the candidates
+        use_allocator(args.allocator)
     if args.threads:
         import torch
         torch.set_num_threads(args.threads)

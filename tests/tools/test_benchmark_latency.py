@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from sparsevit import SparsityError
+from sparsevit.analysis.allocator import ALLOCATOR_VARIABLES, KEPT_MEMORY
 from sparsevit.analysis.latency import DTYPES
 from sparsevit.deployment import compile_backbone
 from sparsevit.deployment.compiled import MIN_TORCH
@@ -37,6 +38,16 @@ def test_times_configurations_against_mmdet_dense(tool, tmp_path, capsys):
     assert rows['searched-0.6']['sparsity'] == [0.6, 0.0, [0.2, 0.2, 0.4, 0.4, 0.5, 0.5], 0.0]
     assert all(row['latency']['mean_ms'] > 0 and row['latency']['runs'] == 3
                for row in saved['results'])
+
+
+@pytest.mark.parametrize('setting', ['keep-freed', 'default'])
+def test_records_the_allocator_it_times_with(tool, setting, monkeypatch):
+    for name in ALLOCATOR_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    result = tool.main(['--size', '64', '64', '--warmup', '0', '--runs', '1', '--threads', '1',
+                        '--sparsity', 'dense', '--allocator', setting])
+    expected = {'mallopt': KEPT_MEMORY} if setting == 'keep-freed' else {}
+    assert result['protocol']['allocator'] == expected
 
 
 @pytest.mark.parametrize('dtype', ['fp16', 'bf16'])

@@ -7,9 +7,10 @@ import sys
 
 import pytest
 
+from sparsevit.analysis import allocator
+from sparsevit.analysis.allocator import ALLOCATOR_VARIABLES, KEPT_MEMORY
 from sparsevit.latency_tables import LatencyTable, LatencyTableError
 from sparsevit.latency_tables.measure import check_configurations
-from sparsevit.latency_tables.runtimes import ALLOCATOR_VARIABLES
 
 from ..helpers import REPO, free_port
 from ..helpers import load_tool as tool
@@ -86,6 +87,18 @@ def test_table_and_check_record_the_allocator_settings_and_a_change_is_warned(
     warning = capfd.readouterr().err
     assert "measured with the allocator settings {'MALLOC_TRIM_THRESHOLD_': '1073741824'}, " \
            'this check runs with {}' in warning
+
+
+def test_a_table_measured_reusing_freed_memory_is_checked_so(tmp_path, capfd, monkeypatch):
+    for name in ALLOCATOR_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    table = measure(tmp_path, 'pytorch')  # --allocator keep-freed, the default
+    assert table.protocol['allocator'] == {'mallopt': KEPT_MEMORY}
+    monkeypatch.setattr(allocator, '_applied', {})  # as in a new process
+    capfd.readouterr()
+    check = ['--check', table.source, '--configs', '1', '--warmup', '1', '--runs', '1']
+    assert tool('analysis/latency_table').main(check)['allocator'] == {'mallopt': KEPT_MEMORY}
+    assert 'WARNING' not in capfd.readouterr().err
 
 
 def test_a_table_or_check_timed_while_the_machine_changed_is_warned(tmp_path, capfd,
@@ -167,9 +180,11 @@ def test_search_predicts_from_a_table_and_refuses_another_shape(saa, tmp_path,  
         raise AssertionError('a candidate was timed')
 
     monkeypatch.setattr(TaskEvaluator, 'latencies', no_timing)
+    monkeypatch.setattr(allocator, '_applied', {})  # as in a new process
     work_dir = tmp_path / 'search'
     files = tool('search').main([str(config), str(checkpoint), *wide, *FAST,
                                  '--latency-table', str(table), '--work-dir', str(work_dir)])
+    assert allocator._applied == {}  # nothing timed, the allocator left alone
     predicted = LatencyTable.load(table)
     records = [json.loads(line) for line in (work_dir / 'search_log.jsonl').read_text()
                .splitlines()]

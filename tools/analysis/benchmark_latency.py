@@ -20,6 +20,10 @@ whole task model (data preprocessor, backbone, neck, heads, post-processing) on
 samples of the config's test dataset at its test resolution, and its backbone on
 the same input, and reports both ratios to the dense configuration.
 
+``--allocator keep-freed`` (the default) has glibc's malloc reuse the memory the process
+frees, so that no timing depends on what the process allocated before; ``default`` leaves
+the allocator as the environment sets it (the setting is recorded in the protocol).
+
 Examples (the CPU protocols of benchmarks/latency.md)::
 
     python tools/analysis/benchmark_latency.py --size 672 672 --batch 1 --threads 2
@@ -41,6 +45,7 @@ from mmengine.config import Config
 from sparsevit import (NoSparseBackboneError, SparseSwinTransformer, get_sparsity, set_sparsity,
                        sparse_backbones)
 from sparsevit.analysis import DTYPES, backbone_flops, measure_interleaved, profile_categories
+from sparsevit.analysis.allocator import allocator_settings, use_allocator
 from sparsevit.analysis.op_profile import CATEGORIES, REST
 from sparsevit.apis import SampleIndexError, dataset_batch, init_model
 from sparsevit.deployment import (MAX_COMPILED_VARIANTS, CudaGraphBackbone, DeploymentError,
@@ -48,7 +53,7 @@ from sparsevit.deployment import (MAX_COMPILED_VARIANTS, CudaGraphBackbone, Depl
 from sparsevit.latency_tables.runtimes import device_name
 from sparsevit.presets import SWIN_ARCHS, resolve_sparsity
 from sparsevit.utils import ProgressLine, run_tool, write_report
-from sparsevit.utils.cli import UsageError, add_debug_arg
+from sparsevit.utils.cli import UsageError, add_allocator_arg, add_debug_arg
 
 DEFAULT_CONFIGS = ['dense', 'uniform-0.3', 'uniform-0.5', 'uniform-0.6', 'uniform-0.8',
                    'searched-0.6']
@@ -92,6 +97,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         'print the time per operator category (backbone only)')
     parser.add_argument('--out', help='write the results as JSON here')
     parser.add_argument('--seed', type=int, default=0)
+    add_allocator_arg(parser)
     add_debug_arg(parser)
     args = parser.parse_args(argv)
     if args.whole_model is not None and len(args.whole_model) > 2:
@@ -170,7 +176,8 @@ def describe(args: argparse.Namespace, device: torch.device, **fields) -> dict:
     return dict(device=f'{device.type} ({device_name(device)})', dtype=args.dtype,
                 batch=args.batch, threads=torch.get_num_threads(), warmup=args.warmup,
                 runs=args.runs,
-                torch=torch.__version__, **fields, statistic='mean of the middle half (ms)')
+                torch=torch.__version__, allocator=allocator_settings(), **fields,
+                statistic='mean of the middle half (ms)')
 
 
 def backbone_benchmark(args: argparse.Namespace, device: torch.device) -> dict:
@@ -368,6 +375,7 @@ def whole_model_benchmark(args: argparse.Namespace, device: torch.device) -> dic
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    use_allocator(args.allocator)
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)

@@ -22,6 +22,7 @@ import sys
 import torch
 
 from sparsevit.analysis import DTYPES, LatencyProtocol
+from sparsevit.analysis.allocator import use_allocator
 from sparsevit.deployment import DeploymentError
 from sparsevit.latency_tables import LatencyTable, LatencyTableError
 from sparsevit.latency_tables.measure import backbone_kwargs, check_table, measure_table
@@ -30,7 +31,7 @@ from sparsevit.latency_tables.table import drift_warning
 from sparsevit.presets import SWIN_ARCHS
 from sparsevit.search_space import DEFAULT_CHOICES
 from sparsevit.utils import ProgressLine, run_tool, write_report
-from sparsevit.utils.cli import add_debug_arg
+from sparsevit.utils.cli import add_allocator_arg, add_debug_arg
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -53,6 +54,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--runs', type=int, default=12, help='timed rounds')
     parser.add_argument('--seed', type=int, default=0, help='--check: random configurations')
     parser.add_argument('--out', help='the table (or, with --check, the check report) as JSON')
+    add_allocator_arg(parser)  # --check: as the table was measured
     add_debug_arg(parser)
     args = parser.parse_args(argv)
     if args.check is None:
@@ -102,6 +104,7 @@ def main(argv=None) -> dict:
         print_check(result)
         write_report(result, args.out)
         return result
+    use_allocator(args.allocator)
     protocol = LatencyProtocol(args.device, args.batch, *args.shape, args.dtype, args.warmup,
                                args.runs)
     table = measure_table(backbone_kwargs(args.config), args.runtime, protocol,

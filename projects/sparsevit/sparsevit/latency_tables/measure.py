@@ -47,13 +47,14 @@ from typing import Callable, Mapping, Optional, Sequence, Union
 import torch
 from mmengine.config import Config
 
+from ..analysis.allocator import allocator_settings, keep_freed_memory
 from ..analysis.latency import (LatencyProtocol, LatencyResult, measure_interleaved,
                                 middle_half_mean, ratio_drift)
 from ..models.backbones import SparseSwinTransformer
 from ..presets import REFERENCE_CONFIGS, SWIN_ARCHS, uniform
 from ..search_space import SearchSpace
 from ..sparsity import BlockRatios, SparsityError, kept_windows, normalize_sparsity
-from .runtimes import Calls, LatencyRuntime, allocator_settings, build_runtime, device_name
+from .runtimes import Calls, LatencyRuntime, build_runtime, device_name
 from .table import (FORMAT, FORMAT_VERSION, LatencyTable, LatencyTableError, architecture_of,
                     geometry_fingerprint, ratio_key, relative_error, stage_geometry)
 
@@ -411,8 +412,11 @@ def check_configurations(table: LatencyTable, count: int,
 def check_table(table: LatencyTable, count: int, seed: int, warmup: int, runs: int,
                 threads: Optional[int] = None, report: Report = print) -> dict:
     """Time the check configurations on the table's runtime in one round-robin run and
-    compare with the predictions, raw and scaled by the dense ratio."""
+    compare with the predictions, raw and scaled by the dense ratio. Reuses freed memory
+    where the table was measured doing so."""
     p = table.protocol
+    if 'mallopt' in p.get('allocator', {}):
+        keep_freed_memory()
     protocol = LatencyProtocol(p['device'], p['batch'], *p['shape'], p['dtype'], warmup, runs)
     threads = threads or p['threads']
     torch.set_num_threads(threads)

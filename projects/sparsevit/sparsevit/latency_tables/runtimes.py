@@ -46,17 +46,6 @@ def device_name(device: torch.device) -> str:
     return f'{platform.processor() or platform.machine()}, {os.cpu_count()} cores'
 
 
-# environment variables that decide how a process gets and returns memory (glibc's malloc,
-# a preloaded allocator such as jemalloc or tcmalloc): on a CPU they change every latency
-ALLOCATOR_VARIABLES = ('MALLOC_MMAP_THRESHOLD_', 'MALLOC_TRIM_THRESHOLD_', 'MALLOC_TOP_PAD_',
-                       'MALLOC_ARENA_MAX', 'GLIBC_TUNABLES', 'LD_PRELOAD')
-
-
-def allocator_settings() -> dict[str, str]:
-    """The allocator variables of :data:`ALLOCATOR_VARIABLES` set in this process."""
-    return {name: os.environ[name] for name in ALLOCATOR_VARIABLES if os.environ.get(name)}
-
-
 class StageInput(NamedTuple):
     """The dense tokens ``(B, H * W, C)`` entering a stage, their grid, and the tokens the
     stage ranks its windows on where they differ (stage 0 of ``score_before_patch_norm``)."""

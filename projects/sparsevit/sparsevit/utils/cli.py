@@ -8,6 +8,7 @@ from typing import Callable, Mapping, Optional, Sequence
 
 from mmengine.config import DictAction
 
+from ..analysis.allocator import ALLOCATORS
 from ..checkpoint_loading import CheckpointError
 from ..datasets.file_checks import DataFilesError
 from ..fileio import dump_json
@@ -45,6 +46,14 @@ def add_debug_arg(parser: argparse.ArgumentParser) -> None:
     """``--debug``: errors a user caused end with their traceback, not one line."""
     parser.add_argument('--debug', action=_DebugAction,
                         help=f'show the traceback of an error (also: {DEBUG_ENV}=1)')
+
+
+def add_allocator_arg(parser: argparse.ArgumentParser) -> None:
+    """``--allocator``: how a timing tool's process reuses the memory it frees."""
+    parser.add_argument(
+        '--allocator', choices=ALLOCATORS, default='keep-freed',
+        help="'keep-freed' (default): glibc's malloc reuses the memory the process frees "
+        "(repeatable, faster CPU timings); 'default': as the environment sets it")
 
 
 def add_runner_args(parser: argparse.ArgumentParser, cfg_example: str) -> None:
