@@ -9,8 +9,8 @@ import pytest
 
 from sparsevit.analysis import allocator
 from sparsevit.analysis.allocator import (ALLOCATOR_VARIABLES, KEPT_MEMORY, M_MMAP_THRESHOLD,
-                                          M_TRIM_THRESHOLD, allocator_settings,
-                                          keep_freed_memory, use_allocator)
+                                          M_TRIM_THRESHOLD, allocator_settings, keep_freed_memory,
+                                          use_allocator)
 
 from ..helpers import REPO
 

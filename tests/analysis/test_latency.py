@@ -29,8 +29,8 @@ def test_ratio_drift_is_the_largest_change_against_the_reference_between_halves(
     results = {'dense': summarize([100.0] * 4 + [120.0] * 4), 'same': summarize(steady),
                'slower': summarize([10.0] * 4 + [13.2] * 4),  # 10% more than the machine
                'faster': summarize([10.0] * 4 + [11.4] * 4)}  # 5% less
-    change, name = ratio_drift(results, 'dense')
-    assert (name, change) == ('slower', pytest.approx(0.1))
+    change, name, noise = ratio_drift(results, 'dense')
+    assert (name, change, noise) == ('slower', pytest.approx(0.1), 0.0)
     assert ratio_drift({'dense': summarize([1.0] * 3), 'x': summarize([2.0] * 3)},
                        'dense') is None  # too few rounds to halve
     assert ratio_drift({'dense': summarize([1.0] * 4)}, 'dense') is None
@@ -42,8 +42,23 @@ def test_ratio_drift_of_stage_graphs_is_that_of_the_whole_configurations_they_st
     results = {'dense': summarize([100.0] * 8), 'stage3 dense': summarize([10.0] * 8),
                'stage3 0.5': summarize([5.0] * 4 + [6.0] * 4)}
     assert ratio_drift(results, 'dense')[0] == pytest.approx(0.2)  # the graph's own ratio
-    change, name = ratio_drift(results, 'dense', baseline='stage3 dense')
+    change, name, _ = ratio_drift(results, 'dense', baseline='stage3 dense')
     assert (name, change) == ('stage3 0.5', pytest.approx(96 / 95 - 1))
+
+
+def test_ratio_drift_reports_a_change_beyond_the_rounds_noise_before_a_larger_noisy_one():
+    dense = [100.0, 104.0] * 6
+    jitter = [0.9, 1.1, 1.0] * 4  # about 10% per round, in both halves
+    results = {'dense': summarize(dense),
+               'noisy': summarize([d * 0.3 * j for d, j in zip(dense, jitter)][:6]
+                                  + [d * 0.3 * j * 1.06 for d, j in zip(dense, jitter)][6:]),
+               'moved': summarize([d * 0.5 for d in dense[:6]] + [d * 0.52 for d in dense[6:]])}
+    drift = ratio_drift(results, 'dense')
+    assert (drift.name, drift.change) == ('moved', pytest.approx(0.04))
+    assert drift.noise == pytest.approx(0.0)  # the same ratio in every round of a half
+    del results['moved']
+    drift = ratio_drift(results, 'dense')  # nothing beyond its noise: the largest change
+    assert drift.name == 'noisy' and abs(drift.change) < drift.noise
 
 
 def test_measure_interleaved_runs_every_call_each_round():

@@ -78,6 +78,23 @@ def test_parts_below_zero_are_named_as_noise():
                               '(stage1 block at 0.5 -10.00 ms)')
 
 
+@pytest.mark.parametrize('drift, warned', [
+    (None, False),
+    ({'change': 0.02, 'configuration': 'uniform 0.5', 'noise': 0.0}, False),  # under 3%
+    ({'change': -0.08, 'configuration': 'uniform 0.5', 'noise': 0.10}, False),  # in the noise
+    ({'change': -0.08, 'configuration': 'uniform 0.5', 'noise': 0.05}, True),
+    ({'change': 0.05, 'configuration': 'uniform 0.5'}, True),  # recorded before the noise
+])
+def test_a_drift_beyond_three_percent_and_its_noise_is_warned(drift, warned):
+    data = known_table()
+    data['protocol']['drift'] = drift
+    warnings = LatencyTable(data, 'drifted.json').warnings()
+    assert len(warnings) == warned
+    if warned:
+        assert warnings[0].startswith('WARNING: the machine changed while the table was '
+                                      'timed: uniform 0.5 moved by ')
+
+
 def test_a_written_table_reads_back(tmp_path):
     path = write_table(tmp_path / 'table.json')
     table = LatencyTable.load(path)

@@ -9,6 +9,7 @@ import pytest
 
 from sparsevit.analysis import allocator
 from sparsevit.analysis.allocator import ALLOCATOR_VARIABLES, KEPT_MEMORY
+from sparsevit.analysis.latency import RatioDrift
 from sparsevit.latency_tables import LatencyTable, LatencyTableError
 from sparsevit.latency_tables.measure import check_configurations
 
@@ -104,15 +105,16 @@ def test_a_table_measured_reusing_freed_memory_is_checked_so(tmp_path, capfd, mo
 def test_a_table_or_check_timed_while_the_machine_changed_is_warned(tmp_path, capfd,
                                                                     monkeypatch):
     from sparsevit.latency_tables import measure as measure_module
-    monkeypatch.setattr(measure_module, 'ratio_drift',
-                        lambda results, ref, baseline=None: (0.1, 'uniform 0.5'))
+    drifted = RatioDrift(0.1, 'uniform 0.5', 0.04)
+    monkeypatch.setattr(measure_module, 'ratio_drift', lambda results, ref, baseline=None: drifted)
     table = measure(tmp_path, 'pytorch')
-    assert table.protocol['drift'] == {'change': 0.1, 'configuration': 'uniform 0.5'}
+    drift = {'change': 0.1, 'configuration': 'uniform 0.5', 'noise': 0.04}
+    assert table.protocol['drift'] == drift
     assert 'WARNING: the machine changed while the table was timed: uniform 0.5 moved by ' \
            '+10.0% against the dense backbone' in capfd.readouterr().err
     result = tool('analysis/latency_table').main(['--check', table.source, '--configs', '1',
                                                   '--warmup', '1', '--runs', '1'])
-    assert result['drift'] == {'change': 0.1, 'configuration': 'uniform 0.5'}
+    assert result['drift'] == drift
     warnings = capfd.readouterr().err
     assert 'changed while the table was timed' in warnings
     assert 'changed while this check was timed' in warnings

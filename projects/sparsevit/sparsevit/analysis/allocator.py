@@ -72,4 +72,3 @@ def allocator_settings() -> dict:
     if _applied:
         settings['mallopt'] = dict(_applied)
     return settings
-

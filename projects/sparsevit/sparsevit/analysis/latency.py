@@ -2,9 +2,11 @@
 middle half, several calls timed round-robin in one run; and a timer of a backbone's
 sparsity configurations under that protocol."""
 import copy
+import math
+import statistics
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Mapping, Optional
+from typing import Callable, Mapping, NamedTuple, Optional
 
 import torch
 from torch import Tensor, nn
@@ -75,11 +77,34 @@ def summarize(samples_ms: list[float]) -> LatencyResult:
                          len(ordered), tuple(samples_ms))
 
 
+# a drift stands out of the rounds' own noise beyond this many standard errors: a half of a
+# run holds few rounds (6 of 12), its spread is itself uncertain, and a run compares 30-45
+# calls, so three standard errors are exceeded by noise alone in most runs
+NOISE_SIGMAS = 5.0
+
+
+class RatioDrift(NamedTuple):
+    """How far a call's latency ratio to the reference moved between the halves of a run."""
+    change: float  # second half's ratio / first half's - 1
+    name: str
+    noise: float  # NOISE_SIGMAS standard errors of ``change``, from the rounds' own spread
+
+
+def _relative_error(ratios: list[float]) -> float:
+    """Standard error of the mean of ``ratios``, relative to it, from their median absolute
+    deviation (a slow outlier round moves it little)."""
+    center = statistics.median(ratios)
+    spread = 1.4826 * statistics.median(abs(r - center) for r in ratios)
+    return spread / center / math.sqrt(len(ratios))
+
+
 def ratio_drift(results: Mapping[str, LatencyResult], reference: str,
-                baseline: Optional[str] = None) -> Optional[tuple[float, str]]:
+                baseline: Optional[str] = None) -> Optional[RatioDrift]:
     """How far the calls timed round-robin moved against ``reference`` during the run: the
     largest relative change of a latency ratio to it between the first and the second half
-    of the rounds, and the call it belongs to; None with fewer than 4 rounds or one call.
+    of the rounds that exceeds its noise (the largest change at all where none does); None
+    with fewer than 4 rounds or one call. The noise of a change is estimated from the spread
+    of the call's per-round ratios to ``reference`` within each half.
 
     With ``baseline`` (a part of ``reference`` timed on its own, such as the graph of one
     dense stage), every other call is such a part too and stands for ``reference`` with
@@ -89,28 +114,36 @@ def ratio_drift(results: Mapping[str, LatencyResult], reference: str,
     Round-robin timing cancels a machine that changes speed for all calls alike; this is
     what it cannot cancel (a change that hits some calls more than others).
     """
-    def halves(name: str) -> tuple[float, float]:
-        samples = results[name].samples_ms
-        half = len(samples) // 2
-        return (middle_half_mean(list(samples[:half])), middle_half_mean(list(samples[half:])))
-
-    if len(results[reference].samples_ms) < 4:
+    ref = results[reference].samples_ms
+    if len(ref) < 4:
         return None
-    ref = halves(reference)
-    base = None if baseline is None else halves(baseline)
+    base = None if baseline is None else results[baseline].samples_ms
+    half = len(ref) // 2
 
-    def whole(name: str) -> tuple[float, float]:
-        own = halves(name)
-        if base is None:
-            return own
-        return ref[0] + own[0] - base[0], ref[1] + own[1] - base[1]
+    def halves(samples) -> tuple[float, float]:
+        return middle_half_mean(list(samples[:half])), middle_half_mean(list(samples[half:]))
 
-    changes = []
+    ref_halves = halves(ref)
+    drifts = []
     for name, result in results.items():
-        if name not in (reference, baseline) and len(result.samples_ms) >= 4:
-            first, second = whole(name)
-            changes.append(((second / ref[1]) / (first / ref[0]) - 1.0, name))
-    return max(changes, key=lambda change: abs(change[0]), default=None)
+        if name in (reference, baseline) or len(result.samples_ms) < 4:
+            continue
+        wholes = result.samples_ms if base is None else \
+            [r + s - b for r, s, b in zip(ref, result.samples_ms, base)]
+        first, second = halves(wholes)
+        change = (second / ref_halves[1]) / (first / ref_halves[0]) - 1.0
+        per_round = [w / r for w, r in zip(wholes, ref)]
+        noise = NOISE_SIGMAS * math.hypot(_relative_error(per_round[:half]),
+                                          _relative_error(per_round[half:]))
+        drifts.append(RatioDrift(change, name, noise))
+    return largest_drift(drifts)
+
+
+def largest_drift(drifts: list[RatioDrift]) -> Optional[RatioDrift]:
+    """The largest change of ``drifts`` that exceeds its noise, else the largest; None for
+    none."""
+    beyond_noise = [d for d in drifts if abs(d.change) > d.noise]
+    return max(beyond_noise or drifts, key=lambda d: abs(d.change), default=None)
 
 
 def _timed(fn: Callable[[], object], device: torch.device) -> float:

@@ -48,8 +48,8 @@ import torch
 from mmengine.config import Config
 
 from ..analysis.allocator import allocator_settings, keep_freed_memory
-from ..analysis.latency import (LatencyProtocol, LatencyResult, measure_interleaved,
-                                middle_half_mean, ratio_drift)
+from ..analysis.latency import (LatencyProtocol, LatencyResult, RatioDrift, largest_drift,
+                                measure_interleaved, middle_half_mean, ratio_drift)
 from ..models.backbones import SparseSwinTransformer
 from ..presets import REFERENCE_CONFIGS, SWIN_ARCHS, uniform
 from ..search_space import SearchSpace
@@ -189,12 +189,13 @@ def _note_drift(results: Mapping[str, LatencyResult], drifts: Optional[list],
         drifts.append(drift)
 
 
-def worst_drift(drifts: Sequence[tuple[float, str]]) -> Optional[dict]:
-    """The largest of the runs' drifts (:func:`ratio_drift`) as JSON data, or None."""
-    if not drifts:
+def worst_drift(drifts: Sequence[RatioDrift]) -> Optional[dict]:
+    """The largest of the runs' drifts (:func:`ratio_drift`, one beyond its noise if any) as
+    JSON data, or None."""
+    drift = largest_drift(list(drifts))
+    if drift is None:
         return None
-    change, name = max(drifts, key=lambda drift: abs(drift[0]))
-    return dict(change=change, configuration=name)
+    return dict(change=drift.change, configuration=drift.name, noise=drift.noise)
 
 
 def time_parts(runtime: LatencyRuntime, configs: Mapping[str, BlockRatios], warmup: int,

@@ -28,8 +28,9 @@ FORMAT_VERSION = 1
 RATIO_TOLERANCE = 1e-9
 
 
-# a run whose configurations moved against the dense backbone by more than this between its
-# first and second half of rounds was timed on a machine that changed
+# a run whose configurations moved against the dense backbone by more than this (and more than
+# the rounds' own noise) between its first and second half of rounds ran on a machine that
+# changed
 DRIFT_WARNING = 0.03
 
 
@@ -80,15 +81,17 @@ def geometry_fingerprint(architecture: dict, height: int, width: int, batch: int
 
 
 def drift_warning(drift: Optional[dict], what: str) -> Optional[str]:
-    """A warning when a run's ``drift`` (``{'change': fraction, 'configuration': name}``: the
-    largest change of a latency ratio to the dense backbone between the first and the second
-    half of its rounds) exceeds :data:`DRIFT_WARNING`, else None."""
-    if drift is None or abs(drift['change']) <= DRIFT_WARNING:
+    """A warning when a run's ``drift`` (``{'change': fraction, 'configuration': name,
+    'noise': fraction}``: the largest change of a latency ratio to the dense backbone between
+    the first and the second half of its rounds, and the noise of that change) exceeds both
+    :data:`DRIFT_WARNING` and its noise, else None."""
+    if drift is None or abs(drift['change']) <= max(DRIFT_WARNING, drift.get('noise', 0.0)):
         return None
     return (f'WARNING: the machine changed while {what} was timed: {drift["configuration"]} '
             f'moved by {100 * drift["change"]:+.1f}% against the dense backbone between the '
-            'first and the second half of the rounds, which the dense ratio cannot scale '
-            'out; time it again on a quiet machine')
+            'first and the second half of the rounds (beyond the rounds\' own noise of '
+            f'{100 * drift.get("noise", 0.0):.1f}%), which the dense ratio cannot scale out; '
+            'time it again on a quiet machine')
 
 
 def _first_line(err: json.JSONDecodeError) -> str:
