@@ -63,7 +63,8 @@ def test_glibc_takes_the_settings():
     code = ('import json; from sparsevit.analysis.allocator import keep_freed_memory; '
             'print(json.dumps(keep_freed_memory()))')
     env = {k: v for k, v in os.environ.items() if k not in ALLOCATOR_VARIABLES}
-    env['PYTHONPATH'] = str(REPO / 'projects' / 'sparsevit')
+    env['PYTHONPATH'] = os.pathsep.join(  # the plugin, then what this stack has on the path
+        [str(REPO / 'projects' / 'sparsevit'), *filter(None, [os.environ.get('PYTHONPATH')])])
     out = subprocess.run([sys.executable, '-c', code], env=env, capture_output=True, text=True,
                          check=True).stdout
     assert json.loads(out.strip().splitlines()[-1]) == KEPT_MEMORY
