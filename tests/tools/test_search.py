@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from sparsevit import CheckpointError
+from sparsevit.analysis.allocator import KEPT_MEMORY, allocator_settings
 from sparsevit.demo.synthetic_coco import generate_coco
 from sparsevit.search.errors import (CheckpointMismatch, LatencyBandError, MetricNotFound,
                                      NotSAACheckpoint)
@@ -98,7 +99,6 @@ def test_band_is_honoured(saa, reference, tmp_path, monkeypatch):
     limit = (first[len(first) // 2 - 1] + first[len(first) // 2]) / 2
     tool('search').main([str(config), str(checkpoint), '--latency-min', '0', '--latency-max',
                          str(limit), *FAST, '--work-dir', str(tmp_path)])
-    from sparsevit.analysis.allocator import KEPT_MEMORY, allocator_settings
     assert allocator_settings().get('mallopt') == KEPT_MEMORY  # it times: freed memory reused
     records = [json.loads(line) for line in
                (tmp_path / 'search_log.jsonl').read_text().splitlines()[1:]]

@@ -20,6 +20,7 @@ ALLOCATOR_VARIABLES = ('MALLOC_MMAP_THRESHOLD_', 'MALLOC_TRIM_THRESHOLD_', 'MALL
                        'MALLOC_ARENA_MAX', 'GLIBC_TUNABLES', 'LD_PRELOAD')
 # mallopt parameters (malloc.h) and the values :func:`keep_freed_memory` sets
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+MALLOPT_CODES = {'M_MMAP_THRESHOLD': M_MMAP_THRESHOLD, 'M_TRIM_THRESHOLD': M_TRIM_THRESHOLD}
 KEPT_MEMORY = {'M_MMAP_THRESHOLD': 32 * 2**20,  # the largest glibc allows on 64-bit
                'M_TRIM_THRESHOLD': 2**31 - 1}  # the largest an int holds: never trim
 ALLOCATORS = ('keep-freed', 'default')
@@ -48,8 +49,7 @@ def keep_freed_memory() -> dict[str, int]:
     if mallopt is None:
         return {}
     for name, value in KEPT_MEMORY.items():
-        code = M_MMAP_THRESHOLD if name == 'M_MMAP_THRESHOLD' else M_TRIM_THRESHOLD
-        if mallopt(code, value) == 1:
+        if mallopt(MALLOPT_CODES[name], value) == 1:
             _applied[name] = value
     return dict(_applied)
 
