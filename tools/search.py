@@ -34,7 +34,7 @@ from sparsevit.search.pipeline import LOG_NAME
 from sparsevit.search_space import DEFAULT_CHOICES
 from sparsevit.utils import (add_runner_args, load_config, parse_runner_args, run_tool,
                              setup_cpu_distributed)
-from sparsevit.utils.cli import UsageError, add_allocator_arg
+from sparsevit.utils.cli import UsageError, add_allocator_arg, chosen_allocator
 
 # metric the search maximizes, by evaluator type, when --metric is not given
 DEFAULT_METRICS = {
@@ -90,9 +90,12 @@ def parse_args(argv=None) -> argparse.Namespace:
                         'CONFIG without its SparsityAdaptationHook)')
     parser.add_argument('--allow-non-saa', action='store_true',
                         help='search a checkpoint that was not trained with SAA')
-    add_allocator_arg(parser)  # for live timing; a table records its own
+    add_allocator_arg(parser, ' (for live timing; not with --latency-table)')
     add_runner_args(parser, 'val_dataloader.batch_size=1')
     args = parse_runner_args(parser, argv)
+    if args.latency_table is not None and args.allocator is not None:
+        parser.error('--allocator sets how this process times the candidates; with '
+                     '--latency-table nothing is timed here')
     if args.latency_min > args.latency_max:
         parser.error(f'--latency-min {args.latency_min} ms is above --latency-max '
                      f'{args.latency_max} ms')
@@ -115,7 +118,7 @@ def metric_key(args: argparse.Namespace, cfg) -> str:
 def main(argv=None) -> dict:
     args = parse_args(argv)
     if args.latency_table is None:  # this process times the candidates
-        use_allocator(args.allocator)
+        use_allocator(chosen_allocator(args))
     if args.threads:
         import torch
         torch.set_num_threads(args.threads)

@@ -93,6 +93,8 @@ def test_a_drift_beyond_three_percent_and_its_noise_is_warned(drift, warned):
     if warned:
         assert warnings[0].startswith('WARNING: the machine changed while the table was '
                                       'timed: uniform 0.5 moved by ')
+        # the noise is named only where it was recorded
+        assert ("own noise of 5.0%" in warnings[0]) == ('noise' in drift)
 
 
 def test_a_written_table_reads_back(tmp_path):

@@ -98,6 +98,31 @@ def test_compiled_figures_beside_eager(tool, monkeypatch, capsys):
             compiled['mean_ms'] / rows[name]['latency']['mean_ms'])
 
 
+def test_parts_print_and_save_the_fixed_parts_scoring_blocks_and_floor(tool, capsys):
+    result = tool.main(['--size', '64', '64', '--warmup', '0', '--runs', '1', '--threads', '1',
+                        '--sparsity', 'uniform-0.5', '--parts', '3'])
+    printed = capsys.readouterr().out
+    assert 'parts: ms per forward, 3 forwards each timed part by part' in printed
+    rows = {row['name']: row for row in result['results']}
+    assert 'parts' not in rows['mmdet dense']  # mmdet's Swin has no parts
+    dense, pruned = rows['dense']['parts'], rows['uniform-0.5']['parts']
+    for parts in (dense, pruned):
+        assert parts['total_ms'] == pytest.approx(
+            parts['fixed_ms'] + parts['scoring_ms'] + parts['blocks_ms'])
+        assert parts['total_ms'] == pytest.approx(sum(parts['ms'].values()))
+        assert parts['fixed_ms'] > 0 and parts['blocks_ms'] > 0
+    assert dense['proportional_blocks_ms'] == pytest.approx(dense['blocks_ms'])
+    assert dense['ratio_to_own_dense'] == pytest.approx(1.0)
+    assert pruned['scoring_ms'] > 0  # the windows are ranked
+    assert pruned['proportional_blocks_ms'] < dense['blocks_ms']
+    assert pruned['floor_ratio_to_own_dense'] == pytest.approx(
+        pruned['floor_ms'] / dense['total_ms'])
+    with pytest.raises(SystemExit):
+        tool.parse_args(['--parts', '0'])
+    with pytest.raises(SystemExit):
+        tool.parse_args(['--whole-model', 'cfg.py', '--parts', '2'])
+
+
 def test_compile_refuses_more_configurations_than_it_keeps(tool):
     specs = [arg for r in range(9) for arg in ('--sparsity', f'uniform-0.{r}')]
     with pytest.raises(UsageError, match='--compile times at most 8 configurations'):

@@ -165,6 +165,8 @@ def test_bad_command_lines(tmp_path):
     with pytest.raises(LatencyTableError, match='not valid JSON'):
         (tmp_path / 'bad.json').write_text('nonsense')
         latency_table.main(['--check', str(tmp_path / 'bad.json')])
+    with pytest.raises(SystemExit):  # a table is checked with its own allocator setting
+        latency_table.parse_args(['--check', 't.json', '--allocator', 'default'])
 
 
 @pytest.mark.slow

@@ -148,6 +148,9 @@ def test_bad_input(saa, tmp_path):
     search = tool('search')
     with pytest.raises(SystemExit):  # argparse: min above max
         search.main([str(config), str(checkpoint), '--latency-min', '9', '--latency-max', '1'])
+    with pytest.raises(SystemExit):  # nothing is timed here to apply the allocator to
+        search.main([str(config), str(checkpoint), '--latency-table', 't.json',
+                     '--allocator', 'default'])
     with pytest.raises(LatencyBandError, match='no configuration can meet the latency band'):
         search.main([str(config), str(checkpoint), '--latency-min', '0', '--latency-max',
                      '0.0001', *FAST, '--work-dir', str(tmp_path / 'band')])

@@ -15,6 +15,12 @@ configuration, captured before the timing) beside eager mode, in the same run.
 prints where the time goes, by operator category (matrix products, attention, norms,
 copies and layout, selection and scoring, the rest).
 
+``--parts N`` then times N forwards of each configuration part by part, round-robin, and
+prints the fixed parts (patch embedding, layouts, output maps, patch merging), the window
+scoring and the blocks, and each configuration's *floor*: its fixed parts plus the dense
+blocks in proportion to the windows it keeps, with free scoring; the lowest ratio to the
+dense path that pruning can reach on this machine without a faster dense path.
+
 ``--whole-model CONFIG [CHECKPOINT]`` times, in the same round-robin run, the
 whole task model (data preprocessor, backbone, neck, heads, post-processing) on
 samples of the config's test dataset at its test resolution, and its backbone on
@@ -32,6 +38,8 @@ Examples (the CPU protocols of benchmarks/latency.md)::
     python tools/analysis/benchmark_latency.py --whole-model CONFIG CHECKPOINT --threads 2
     python tools/analysis/benchmark_latency.py --threads 2 --profile 10 \
         --sparsity dense --sparsity uniform-0.6 --sparsity uniform-0.8
+    python tools/analysis/benchmark_latency.py --threads 2 --parts 10 \
+        --sparsity dense --sparsity uniform-0.6 --sparsity uniform-0.8
 """
 import argparse
 import json
@@ -47,13 +55,14 @@ from sparsevit import (NoSparseBackboneError, SparseSwinTransformer, get_sparsit
 from sparsevit.analysis import DTYPES, backbone_flops, measure_interleaved, profile_categories
 from sparsevit.analysis.allocator import allocator_settings, use_allocator
 from sparsevit.analysis.op_profile import CATEGORIES, REST
+from sparsevit.analysis.part_costs import kept_shares, mean_parts, part_costs
 from sparsevit.apis import SampleIndexError, dataset_batch, init_model
 from sparsevit.deployment import (MAX_COMPILED_VARIANTS, CudaGraphBackbone, DeploymentError,
                                   compile_backbone)
 from sparsevit.latency_tables.runtimes import device_name
 from sparsevit.presets import SWIN_ARCHS, resolve_sparsity
 from sparsevit.utils import ProgressLine, run_tool, write_report
-from sparsevit.utils.cli import UsageError, add_allocator_arg, add_debug_arg
+from sparsevit.utils.cli import UsageError, add_allocator_arg, add_debug_arg, chosen_allocator
 
 DEFAULT_CONFIGS = ['dense', 'uniform-0.3', 'uniform-0.5', 'uniform-0.6', 'uniform-0.8',
                    'searched-0.6']
@@ -95,6 +104,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--profile', type=int, metavar='N',
                         help='after the timing, profile N forwards of each configuration and '
                         'print the time per operator category (backbone only)')
+    parser.add_argument('--parts', type=int, metavar='N',
+                        help='after the timing, time N forwards of each configuration part by '
+                        'part and print the fixed parts, scoring, blocks and the floor of each '
+                        '(backbone only)')
     parser.add_argument('--out', help='write the results as JSON here')
     parser.add_argument('--seed', type=int, default=0)
     add_allocator_arg(parser)
@@ -109,6 +122,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     if args.profile is not None and (args.profile < 1 or args.whole_model is not None):
         parser.error('--profile takes N >= 1 forwards and profiles the backbone; it does not '
                      'go with --whole-model')
+    if args.parts is not None and (args.parts < 1 or args.whole_model is not None):
+        parser.error('--parts takes N >= 1 forwards and times the backbone; it does not go '
+                     'with --whole-model')
     return args
 
 
@@ -231,6 +247,8 @@ def backbone_benchmark(args: argparse.Namespace, device: torch.device) -> dict:
         print_cuda_graph_table(rows)
     if args.profile:
         add_profiles(rows, calls, args.profile, device)
+    if args.parts:
+        add_part_costs(rows, sparse, configs, image, args, device)
     return dict(protocol=protocol, results=rows)
 
 
@@ -245,6 +263,47 @@ def add_profiles(rows: list[dict], calls: dict, forwards: int, device: torch.dev
         row['profile'] = profiled.to_dict()
         print(f'{row["name"]:<16} {profiled.total_ms:>8.1f} '
               + ' '.join(f'{profiled.categories[c]:>12.1f}' for c in columns), flush=True)
+
+
+def add_part_costs(rows: list[dict], backbone: SparseSwinTransformer, configs: dict,
+                   image: torch.Tensor, args: argparse.Namespace, device: torch.device) -> None:
+    """Time ``args.parts`` forwards of each configuration part by part, round-robin after one
+    untimed round; print and add each one's :class:`PartCosts` (ms per forward) to its row."""
+    forwards: dict[str, list] = {name: [] for name in configs}
+
+    def run(name, ratios):
+        def call():
+            with backbone.timing_parts() as timed:
+                out = backbone.forward_at(image, ratios)
+            forwards[name].extend(timed)
+            return out
+        return in_precision(call, args.dtype, device)
+
+    block_ratios = {}
+    for name, config in configs.items():
+        backbone.sparsity = config
+        block_ratios[name] = backbone.block_ratios
+    measure_interleaved({name: run(name, r) for name, r in block_ratios.items()}, device,
+                        warmup=1, runs=args.parts)
+    parts = {name: mean_parts(timed[1:]) for name, timed in forwards.items()}
+    dense_total = sum(parts['dense'].values())
+    print(f'\nparts: ms per forward, {args.parts} forwards each timed part by part; floor: the '
+          'fixed parts, and the dense blocks in proportion to the windows kept')
+    print(f'{"configuration":<16} {"total":>8} {"fixed":>8} {"scoring":>8} {"blocks":>8} '
+          f'{"in prop.":>9} {"floor":>8} {"vs dense":>9} {"floor vs dense":>15}')
+    for row in rows:
+        if row['name'] not in parts:
+            continue
+        shares = kept_shares(backbone, image, block_ratios[row['name']])
+        costs = part_costs(parts[row['name']], parts['dense'], shares)
+        row['parts'] = dict(costs.to_dict(), ms=parts[row['name']],
+                            ratio_to_own_dense=costs.total_ms / dense_total,
+                            floor_ratio_to_own_dense=costs.floor_ms / dense_total)
+        print(f'{row["name"]:<16} {costs.total_ms:>8.1f} {costs.fixed_ms:>8.1f} '
+              f'{costs.scoring_ms:>8.1f} {costs.blocks_ms:>8.1f} '
+              f'{costs.proportional_blocks_ms:>9.1f} {costs.floor_ms:>8.1f} '
+              f'{row["parts"]["ratio_to_own_dense"]:>9.3f} '
+              f'{row["parts"]["floor_ratio_to_own_dense"]:>15.3f}', flush=True)
 
 
 def _prepared_calls(forward: Callable, backbone: SparseSwinTransformer, configs: dict,
@@ -375,7 +434,7 @@ def whole_model_benchmark(args: argparse.Namespace, device: torch.device) -> dic
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
-    use_allocator(args.allocator)
+    use_allocator(chosen_allocator(args))
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)

@@ -31,7 +31,7 @@ from sparsevit.latency_tables.table import drift_warning
 from sparsevit.presets import SWIN_ARCHS
 from sparsevit.search_space import DEFAULT_CHOICES
 from sparsevit.utils import ProgressLine, run_tool, write_report
-from sparsevit.utils.cli import add_allocator_arg, add_debug_arg
+from sparsevit.utils.cli import add_allocator_arg, add_debug_arg, chosen_allocator
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -54,7 +54,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--runs', type=int, default=12, help='timed rounds')
     parser.add_argument('--seed', type=int, default=0, help='--check: random configurations')
     parser.add_argument('--out', help='the table (or, with --check, the check report) as JSON')
-    add_allocator_arg(parser)  # --check: as the table was measured
+    add_allocator_arg(parser, ' (not with --check: a table is checked with its own)')
     add_debug_arg(parser)
     args = parser.parse_args(argv)
     if args.check is None:
@@ -65,6 +65,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                          f'{sorted(SWIN_ARCHS)}')
     elif args.config is not None:
         parser.error('--check takes the table alone; its backbone and protocol are in it')
+    elif args.allocator is not None:
+        parser.error('--check times TABLE with the allocator setting it was measured with; '
+                     '--allocator does not go with it')
     if min(*args.shape, args.batch) < 1 or args.runs < 1 or args.warmup < 0:
         parser.error('--shape and --batch must be positive, --runs >= 1 and --warmup >= 0')
     return args
@@ -104,7 +107,7 @@ def main(argv=None) -> dict:
         print_check(result)
         write_report(result, args.out)
         return result
-    use_allocator(args.allocator)
+    use_allocator(chosen_allocator(args))
     protocol = LatencyProtocol(args.device, args.batch, *args.shape, args.dtype, args.warmup,
                                args.runs)
     table = measure_table(backbone_kwargs(args.config), args.runtime, protocol,

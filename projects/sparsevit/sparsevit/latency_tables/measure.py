@@ -49,7 +49,8 @@ from mmengine.config import Config
 
 from ..analysis.allocator import allocator_settings, keep_freed_memory
 from ..analysis.latency import (LatencyProtocol, LatencyResult, RatioDrift, largest_drift,
-                                measure_interleaved, middle_half_mean, ratio_drift)
+                                measure_interleaved, ratio_drift)
+from ..analysis.part_costs import mean_parts
 from ..models.backbones import SparseSwinTransformer
 from ..presets import REFERENCE_CONFIGS, SWIN_ARCHS, uniform
 from ..search_space import SearchSpace
@@ -209,12 +210,7 @@ def time_parts(runtime: LatencyRuntime, configs: Mapping[str, BlockRatios], warm
         runtime.part_calls(configs, samples), runtime.device, warmup, runs,
         lambda done, total: report(f'round {done}/{total} of {len(configs)} configurations'))
     _note_drift(results, drifts)
-    parts = {}
-    for name, forwards in samples.items():
-        timed = forwards[warmup:]
-        keys = sorted({key for forward in timed for key in forward})
-        parts[name] = {key: 1000.0 * middle_half_mean([f.get(key, 0.0) for f in timed])
-                       for key in keys}
+    parts = {name: mean_parts(forwards[warmup:]) for name, forwards in samples.items()}
     return {name: r.mean_ms for name, r in results.items()}, parts
 
 

@@ -87,11 +87,12 @@ def drift_warning(drift: Optional[dict], what: str) -> Optional[str]:
     :data:`DRIFT_WARNING` and its noise, else None."""
     if drift is None or abs(drift['change']) <= max(DRIFT_WARNING, drift.get('noise', 0.0)):
         return None
+    noise = drift.get('noise')  # not recorded by tables written before it was weighed
+    beyond = '' if noise is None else f' (beyond the rounds\' own noise of {100 * noise:.1f}%)'
     return (f'WARNING: the machine changed while {what} was timed: {drift["configuration"]} '
             f'moved by {100 * drift["change"]:+.1f}% against the dense backbone between the '
-            'first and the second half of the rounds (beyond the rounds\' own noise of '
-            f'{100 * drift.get("noise", 0.0):.1f}%), which the dense ratio cannot scale out; '
-            'time it again on a quiet machine')
+            f'first and the second half of the rounds{beyond}, which the dense ratio cannot '
+            'scale out; time it again on a quiet machine')
 
 
 def _first_line(err: json.JSONDecodeError) -> str:

@@ -48,12 +48,18 @@ def add_debug_arg(parser: argparse.ArgumentParser) -> None:
                         help=f'show the traceback of an error (also: {DEBUG_ENV}=1)')
 
 
-def add_allocator_arg(parser: argparse.ArgumentParser) -> None:
-    """``--allocator``: how a timing tool's process reuses the memory it frees."""
+def add_allocator_arg(parser: argparse.ArgumentParser, note: str = '') -> None:
+    """``--allocator``: how a timing tool's process reuses the memory it frees (``note``
+    ends its help)."""
     parser.add_argument(
-        '--allocator', choices=ALLOCATORS, default='keep-freed',
+        '--allocator', choices=ALLOCATORS,
         help="'keep-freed' (default): glibc's malloc reuses the memory the process frees "
-        "(repeatable, faster CPU timings); 'default': as the environment sets it")
+        f"(repeatable, faster CPU timings); 'default': as the environment sets it{note}")
+
+
+def chosen_allocator(args: argparse.Namespace) -> str:
+    """The ``--allocator`` given, or its default."""
+    return args.allocator or 'keep-freed'
 
 
 def add_runner_args(parser: argparse.ArgumentParser, cfg_example: str) -> None:
