@@ -27,11 +27,11 @@ def test_part_costs_sum_by_kind_and_scale_the_dense_blocks_by_the_kept_share():
     costs = part_costs(pruned, dense, {'stage0 block0': 0.5, 'stage0 block1': 0.0})
     assert costs == PartCosts(fixed_ms=5.0, scoring_ms=1.0, blocks_ms=6.0,
                               proportional_blocks_ms=5.0)
-    assert costs.total_ms == 12.0 and costs.floor_ms == 10.0
-    assert costs.to_dict()['floor_ms'] == 10.0 and costs.to_dict()['total_ms'] == 12.0
-    # the dense configuration is its own floor, up to its scoring
+    assert costs.total_ms == 12.0 and costs.proportional_ms == 10.0
+    assert costs.to_dict()['proportional_ms'] == 10.0 and costs.to_dict()['total_ms'] == 12.0
+    # the dense configuration is its own proportional latency, up to its scoring
     dense_costs = part_costs(dense, dense, dict.fromkeys(dense, 1.0))
-    assert dense_costs.floor_ms == pytest.approx(dense_costs.total_ms - 0.1)
+    assert dense_costs.proportional_ms == pytest.approx(dense_costs.total_ms - 0.1)
 
 
 def test_kept_shares_are_the_windows_each_block_keeps(tiny_swin_kwargs):

@@ -98,7 +98,7 @@ def test_compiled_figures_beside_eager(tool, monkeypatch, capsys):
             compiled['mean_ms'] / rows[name]['latency']['mean_ms'])
 
 
-def test_parts_print_and_save_the_fixed_parts_scoring_blocks_and_floor(tool, capsys):
+def test_parts_print_and_save_the_fixed_parts_scoring_blocks_and_proportion(tool, capsys):
     result = tool.main(['--size', '64', '64', '--warmup', '0', '--runs', '1', '--threads', '1',
                         '--sparsity', 'uniform-0.5', '--parts', '3'])
     printed = capsys.readouterr().out
@@ -115,8 +115,8 @@ def test_parts_print_and_save_the_fixed_parts_scoring_blocks_and_floor(tool, cap
     assert dense['ratio_to_own_dense'] == pytest.approx(1.0)
     assert pruned['scoring_ms'] > 0  # the windows are ranked
     assert pruned['proportional_blocks_ms'] < dense['blocks_ms']
-    assert pruned['floor_ratio_to_own_dense'] == pytest.approx(
-        pruned['floor_ms'] / dense['total_ms'])
+    assert pruned['proportional_ratio_to_own_dense'] == pytest.approx(
+        pruned['proportional_ms'] / dense['total_ms'])
     with pytest.raises(SystemExit):
         tool.parse_args(['--parts', '0'])
     with pytest.raises(SystemExit):

@@ -17,9 +17,9 @@ copies and layout, selection and scoring, the rest).
 
 ``--parts N`` then times N forwards of each configuration part by part, round-robin, and
 prints the fixed parts (patch embedding, layouts, output maps, patch merging), the window
-scoring and the blocks, and each configuration's *floor*: its fixed parts plus the dense
-blocks in proportion to the windows it keeps, with free scoring; the lowest ratio to the
-dense path that pruning can reach on this machine without a faster dense path.
+scoring and the blocks, and each configuration's *proportional* latency: its fixed parts
+plus the dense blocks in proportion to the windows it keeps, with free scoring (what it
+would take if its blocks cost what the dense ones cost per window).
 
 ``--whole-model CONFIG [CHECKPOINT]`` times, in the same round-robin run, the
 whole task model (data preprocessor, backbone, neck, heads, post-processing) on
@@ -106,8 +106,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                         'print the time per operator category (backbone only)')
     parser.add_argument('--parts', type=int, metavar='N',
                         help='after the timing, time N forwards of each configuration part by '
-                        'part and print the fixed parts, scoring, blocks and the floor of each '
-                        '(backbone only)')
+                        'part and print the fixed parts, scoring, blocks and the proportional '
+                        'latency of each (backbone only)')
     parser.add_argument('--out', help='write the results as JSON here')
     parser.add_argument('--seed', type=int, default=0)
     add_allocator_arg(parser)
@@ -287,10 +287,10 @@ def add_part_costs(rows: list[dict], backbone: SparseSwinTransformer, configs: d
                         warmup=1, runs=args.parts)
     parts = {name: mean_parts(timed[1:]) for name, timed in forwards.items()}
     dense_total = sum(parts['dense'].values())
-    print(f'\nparts: ms per forward, {args.parts} forwards each timed part by part; floor: the '
-          'fixed parts, and the dense blocks in proportion to the windows kept')
+    print(f'\nparts: ms per forward, {args.parts} forwards each timed part by part; '
+          'proportional: the fixed parts, and the dense blocks in proportion to the windows kept')
     print(f'{"configuration":<16} {"total":>8} {"fixed":>8} {"scoring":>8} {"blocks":>8} '
-          f'{"in prop.":>9} {"floor":>8} {"vs dense":>9} {"floor vs dense":>15}')
+          f'{"in prop.":>9} {"prop. total":>12} {"vs dense":>9} {"prop. vs dense":>15}')
     for row in rows:
         if row['name'] not in parts:
             continue
@@ -298,12 +298,12 @@ def add_part_costs(rows: list[dict], backbone: SparseSwinTransformer, configs: d
         costs = part_costs(parts[row['name']], parts['dense'], shares)
         row['parts'] = dict(costs.to_dict(), ms=parts[row['name']],
                             ratio_to_own_dense=costs.total_ms / dense_total,
-                            floor_ratio_to_own_dense=costs.floor_ms / dense_total)
+                            proportional_ratio_to_own_dense=costs.proportional_ms / dense_total)
         print(f'{row["name"]:<16} {costs.total_ms:>8.1f} {costs.fixed_ms:>8.1f} '
               f'{costs.scoring_ms:>8.1f} {costs.blocks_ms:>8.1f} '
-              f'{costs.proportional_blocks_ms:>9.1f} {costs.floor_ms:>8.1f} '
+              f'{costs.proportional_blocks_ms:>9.1f} {costs.proportional_ms:>12.1f} '
               f'{row["parts"]["ratio_to_own_dense"]:>9.3f} '
-              f'{row["parts"]["floor_ratio_to_own_dense"]:>15.3f}', flush=True)
+              f'{row["parts"]["proportional_ratio_to_own_dense"]:>15.3f}', flush=True)
 
 
 def _prepared_calls(forward: Callable, backbone: SparseSwinTransformer, configs: dict,

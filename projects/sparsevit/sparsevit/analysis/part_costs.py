@@ -1,11 +1,12 @@
-"""Where a configuration's latency goes, part by part, and the floor its blocks allow.
+"""Where a configuration's latency goes, part by part, against the dense path's.
 
 :meth:`SparseSwinTransformer.timing_parts` splits a forward into parts. Here they fall in
 three kinds: the ``fixed`` parts, which every configuration runs on every token (patch
 embedding, stage layouts, output norms and maps, patch merging); the window ``scoring``;
-and the ``blocks``. The *floor* of a configuration is its fixed parts plus every block at
-the dense block's time in proportion to the windows it keeps, with free scoring: how fast
-the configuration would run if pruning cost nothing beyond the work it keeps.
+and the ``blocks``. The *proportional* latency of a configuration is its fixed parts plus
+every block at the dense block's time in proportion to the windows it keeps, with free
+scoring: how fast it would run if pruning cost nothing beyond the work it keeps and a block
+cost the same per window on few windows as on all.
 """
 import re
 from dataclasses import asdict, dataclass
@@ -57,7 +58,7 @@ def kept_shares(backbone: SparseSwinTransformer, images: Tensor,
 
 @dataclass
 class PartCosts:
-    """Milliseconds per forward of each kind of part, and the floor of the configuration.
+    """Milliseconds per forward of each kind of part, and the proportional latency.
 
     Attributes:
         proportional_blocks_ms: the dense blocks' times, each scaled by the share of
@@ -73,12 +74,12 @@ class PartCosts:
         return self.fixed_ms + self.scoring_ms + self.blocks_ms
 
     @property
-    def floor_ms(self) -> float:
+    def proportional_ms(self) -> float:
         """The fixed parts as measured, the blocks in proportion, the scoring free."""
         return self.fixed_ms + self.proportional_blocks_ms
 
     def to_dict(self) -> dict:
-        return dict(asdict(self), total_ms=self.total_ms, floor_ms=self.floor_ms)
+        return dict(asdict(self), total_ms=self.total_ms, proportional_ms=self.proportional_ms)
 
 
 def part_costs(parts: Mapping[str, float], dense_parts: Mapping[str, float],
