@@ -99,28 +99,41 @@ def test_compiled_figures_beside_eager(tool, monkeypatch, capsys):
 
 
 def test_parts_print_and_save_the_fixed_parts_scoring_blocks_and_proportion(tool, capsys):
-    result = tool.main(['--size', '64', '64', '--warmup', '0', '--runs', '1', '--threads', '1',
-                        '--sparsity', 'uniform-0.5', '--parts', '3'])
+    result = tool.main(['--size', '64', '64', '--batch', '2', '--warmup', '0', '--runs', '1',
+                        '--threads', '1', '--sparsity', 'uniform-0.5', '--parts', '3'])
     printed = capsys.readouterr().out
     assert 'parts: ms per forward, 3 forwards each timed part by part' in printed
+    assert result['protocol']['parts'] == 3
     rows = {row['name']: row for row in result['results']}
     assert 'parts' not in rows['mmdet dense']  # mmdet's Swin has no parts
     dense, pruned = rows['dense']['parts'], rows['uniform-0.5']['parts']
     for parts in (dense, pruned):
+        assert parts['forwards'] == 3  # the untimed round left out
         assert parts['total_ms'] == pytest.approx(
             parts['fixed_ms'] + parts['scoring_ms'] + parts['blocks_ms'])
         assert parts['total_ms'] == pytest.approx(sum(parts['ms'].values()))
         assert parts['fixed_ms'] > 0 and parts['blocks_ms'] > 0
+    assert set(dense['kept_shares'].values()) == {1.0}
     assert dense['proportional_blocks_ms'] == pytest.approx(dense['blocks_ms'])
-    assert dense['ratio_to_own_dense'] == pytest.approx(1.0)
     assert pruned['scoring_ms'] > 0  # the windows are ranked
-    assert pruned['proportional_blocks_ms'] < dense['blocks_ms']
+    # 64x64 in 7x7 windows: stage 0 keeps 4 of 9, stage 1 2 of 4; stages 2 and 3 (one) none
+    shares = pruned['kept_shares']
+    assert shares['stage0 block0'] == pytest.approx(4 / 9) and shares['stage1 block1'] == 0.5
+    assert shares['stage2 block0'] == shares['stage3 block1'] == 0.0
+    assert 'stage2 block0' not in pruned['ms'] and 'stage0 block0' in pruned['ms']
+    assert pruned['proportional_blocks_ms'] == pytest.approx(sum(
+        ms * shares[part] for part, ms in dense['ms'].items() if ' block' in part))
     assert pruned['proportional_ratio_to_own_dense'] == pytest.approx(
         pruned['proportional_ms'] / dense['total_ms'])
     with pytest.raises(SystemExit):
         tool.parse_args(['--parts', '0'])
     with pytest.raises(SystemExit):
         tool.parse_args(['--whole-model', 'cfg.py', '--parts', '2'])
+
+
+def test_dense_names_the_all_zero_configuration_only(tool):
+    with pytest.raises(UsageError, match="'dense' names this backbone at all ratios 0"):
+        tool.main(['--size', '32', '32', '--runs', '1', '--sparsity', 'dense=[0.5, 0, 0, 0]'])
 
 
 def test_compile_refuses_more_configurations_than_it_keeps(tool):

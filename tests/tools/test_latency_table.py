@@ -156,7 +156,7 @@ def test_check_configurations_are_random_authors_and_uniform():
                      'searched-0.7', 'uniform-0.3', 'uniform-0.5', 'uniform-0.6', 'uniform-0.8']
 
 
-def test_bad_command_lines(tmp_path):
+def test_bad_command_lines(tmp_path, capsys):
     latency_table = tool('analysis/latency_table')
     with pytest.raises(SystemExit):
         latency_table.main(['swin-t'])  # no --out
@@ -167,6 +167,7 @@ def test_bad_command_lines(tmp_path):
         latency_table.main(['--check', str(tmp_path / 'bad.json')])
     with pytest.raises(SystemExit):  # a table is checked with its own allocator setting
         latency_table.parse_args(['--check', 't.json', '--allocator', 'default'])
+    assert '--allocator does not go with it' in capsys.readouterr().err
 
 
 @pytest.mark.slow

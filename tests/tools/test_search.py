@@ -70,6 +70,13 @@ def reference(saa, tmp_path_factory):
     return work_dir, files
 
 
+def test_a_latency_table_search_refuses_the_allocator_setting(capsys):
+    with pytest.raises(SystemExit):  # nothing is timed here to apply it to
+        tool('search').parse_args(['config.py', 'checkpoint.pth', *WIDE, '--latency-table',
+                                   'table.json', '--allocator', 'default'])
+    assert '--allocator sets how this process times the candidates' in capsys.readouterr().err
+
+
 def test_outputs_of_a_search(reference):
     work_dir, files = reference
     best = json.loads(Path(files['best.json']).read_text())
@@ -148,9 +155,6 @@ def test_bad_input(saa, tmp_path):
     search = tool('search')
     with pytest.raises(SystemExit):  # argparse: min above max
         search.main([str(config), str(checkpoint), '--latency-min', '9', '--latency-max', '1'])
-    with pytest.raises(SystemExit):  # nothing is timed here to apply the allocator to
-        search.main([str(config), str(checkpoint), '--latency-table', 't.json',
-                     '--allocator', 'default'])
     with pytest.raises(LatencyBandError, match='no configuration can meet the latency band'):
         search.main([str(config), str(checkpoint), '--latency-min', '0', '--latency-max',
                      '0.0001', *FAST, '--work-dir', str(tmp_path / 'band')])

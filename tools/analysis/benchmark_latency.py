@@ -173,6 +173,10 @@ def configurations(args: argparse.Namespace, backbone: SparseSwinTransformer) ->
     configs = dict(resolve_sparsity(s, len(backbone.depths)) for s in specs)
     for config in configs.values():
         backbone.sparsity = config  # validates now, before any timing
+    backbone.sparsity = configs['dense']
+    if any(ratio for stage in backbone.block_ratios for ratio in stage):
+        raise UsageError("'dense' names this backbone at all ratios 0 (the reference of every "
+                         'ratio): give your configuration another name')
     return configs
 
 
@@ -248,6 +252,7 @@ def backbone_benchmark(args: argparse.Namespace, device: torch.device) -> dict:
     if args.profile:
         add_profiles(rows, calls, args.profile, device)
     if args.parts:
+        protocol['parts'] = args.parts
         add_part_costs(rows, sparse, configs, image, args, device)
     return dict(protocol=protocol, results=rows)
 
@@ -268,7 +273,9 @@ def add_profiles(rows: list[dict], calls: dict, forwards: int, device: torch.dev
 def add_part_costs(rows: list[dict], backbone: SparseSwinTransformer, configs: dict,
                    image: torch.Tensor, args: argparse.Namespace, device: torch.device) -> None:
     """Time ``args.parts`` forwards of each configuration part by part, round-robin after one
-    untimed round; print and add each one's :class:`PartCosts` (ms per forward) to its row."""
+    untimed round; print and add each one's :class:`PartCosts` (ms per forward) to its row,
+    with the kept shares it was scaled by."""
+    warmup = 1
     forwards: dict[str, list] = {name: [] for name in configs}
 
     def run(name, ratios):
@@ -284,8 +291,8 @@ def add_part_costs(rows: list[dict], backbone: SparseSwinTransformer, configs: d
         backbone.sparsity = config
         block_ratios[name] = backbone.block_ratios
     measure_interleaved({name: run(name, r) for name, r in block_ratios.items()}, device,
-                        warmup=1, runs=args.parts)
-    parts = {name: mean_parts(timed[1:]) for name, timed in forwards.items()}
+                        warmup=warmup, runs=args.parts)
+    parts = {name: mean_parts(timed[warmup:]) for name, timed in forwards.items()}
     dense_total = sum(parts['dense'].values())
     print(f'\nparts: ms per forward, {args.parts} forwards each timed part by part; '
           'proportional: the fixed parts, and the dense blocks in proportion to the windows kept')
@@ -296,7 +303,8 @@ def add_part_costs(rows: list[dict], backbone: SparseSwinTransformer, configs: d
             continue
         shares = kept_shares(backbone, image, block_ratios[row['name']])
         costs = part_costs(parts[row['name']], parts['dense'], shares)
-        row['parts'] = dict(costs.to_dict(), ms=parts[row['name']],
+        row['parts'] = dict(costs.to_dict(), ms=parts[row['name']], kept_shares=shares,
+                            forwards=len(forwards[row['name']]) - warmup,
                             ratio_to_own_dense=costs.total_ms / dense_total,
                             proportional_ratio_to_own_dense=costs.proportional_ms / dense_total)
         print(f'{row["name"]:<16} {costs.total_ms:>8.1f} {costs.fixed_ms:>8.1f} '

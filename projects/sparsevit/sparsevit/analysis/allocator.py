@@ -24,6 +24,7 @@ MALLOPT_CODES = {'M_MMAP_THRESHOLD': M_MMAP_THRESHOLD, 'M_TRIM_THRESHOLD': M_TRI
 KEPT_MEMORY = {'M_MMAP_THRESHOLD': 32 * 2**20,  # the largest glibc allows on 64-bit
                'M_TRIM_THRESHOLD': 2**31 - 1}  # the largest an int holds: never trim
 ALLOCATORS = ('keep-freed', 'default')
+DEFAULT_ALLOCATOR = 'keep-freed'
 
 _applied: dict[str, int] = {}  # what keep_freed_memory set in this process
 

@@ -90,6 +90,6 @@ def part_costs(parts: Mapping[str, float], dense_parts: Mapping[str, float],
     by_kind = dict.fromkeys(KINDS, 0.0)
     for part, ms in parts.items():
         by_kind[part_kind(part)] += ms
-    proportional = sum(ms * shares.get(part, 0.0) for part, ms in dense_parts.items()
+    proportional = sum(ms * shares[part] for part, ms in dense_parts.items()
                        if part_kind(part) == 'blocks')
     return PartCosts(by_kind['fixed'], by_kind['scoring'], by_kind['blocks'], proportional)

@@ -83,8 +83,9 @@ def geometry_fingerprint(architecture: dict, height: int, width: int, batch: int
 def drift_warning(drift: Optional[dict], what: str) -> Optional[str]:
     """A warning when a run's ``drift`` (``{'change': fraction, 'configuration': name,
     'noise': fraction}``: the largest change of a latency ratio to the dense backbone between
-    the first and the second half of its rounds, and the noise of that change) exceeds both
-    :data:`DRIFT_WARNING` and its noise, else None."""
+    the first and the second half of its rounds, and the noise of that change, which tables
+    written before it was weighed lack) exceeds both :data:`DRIFT_WARNING` and its noise,
+    else None."""
     if drift is None or abs(drift['change']) <= max(DRIFT_WARNING, drift.get('noise', 0.0)):
         return None
     noise = drift.get('noise')  # not recorded by tables written before it was weighed

@@ -8,7 +8,7 @@ from typing import Callable, Mapping, Optional, Sequence
 
 from mmengine.config import DictAction
 
-from ..analysis.allocator import ALLOCATORS
+from ..analysis.allocator import ALLOCATORS, DEFAULT_ALLOCATOR
 from ..checkpoint_loading import CheckpointError
 from ..datasets.file_checks import DataFilesError
 from ..fileio import dump_json
@@ -53,13 +53,14 @@ def add_allocator_arg(parser: argparse.ArgumentParser, note: str = '') -> None:
     ends its help)."""
     parser.add_argument(
         '--allocator', choices=ALLOCATORS,
-        help="'keep-freed' (default): glibc's malloc reuses the memory the process frees "
-        f"(repeatable, faster CPU timings); 'default': as the environment sets it{note}")
+        help="'keep-freed': glibc's malloc reuses the memory the process frees (repeatable, "
+        "faster CPU timings); 'default': as the environment sets it (default: "
+        f"{DEFAULT_ALLOCATOR}){note}")
 
 
 def chosen_allocator(args: argparse.Namespace) -> str:
     """The ``--allocator`` given, or its default."""
-    return args.allocator or 'keep-freed'
+    return args.allocator or DEFAULT_ALLOCATOR
 
 
 def add_runner_args(parser: argparse.ArgumentParser, cfg_example: str) -> None:
