@@ -55,7 +55,7 @@ from sparsevit import (NoSparseBackboneError, SparseSwinTransformer, get_sparsit
 from sparsevit.analysis import DTYPES, backbone_flops, measure_interleaved, profile_categories
 from sparsevit.analysis.allocator import allocator_settings, use_allocator
 from sparsevit.analysis.op_profile import CATEGORIES, REST
-from sparsevit.analysis.part_costs import kept_shares, mean_parts, part_costs
+from sparsevit.analysis.part_costs import kept_shares, mean_parts, part_costs, part_timing_call
 from sparsevit.apis import SampleIndexError, dataset_batch, init_model
 from sparsevit.deployment import (MAX_COMPILED_VARIANTS, CudaGraphBackbone, DeploymentError,
                                   compile_backbone)
@@ -277,21 +277,14 @@ def add_part_costs(rows: list[dict], backbone: SparseSwinTransformer, configs: d
     with the kept shares it was scaled by."""
     warmup = 1
     forwards: dict[str, list] = {name: [] for name in configs}
-
-    def run(name, ratios):
-        def call():
-            with backbone.timing_parts() as timed:
-                out = backbone.forward_at(image, ratios)
-            forwards[name].extend(timed)
-            return out
-        return in_precision(call, args.dtype, device)
-
     block_ratios = {}
     for name, config in configs.items():
         backbone.sparsity = config
         block_ratios[name] = backbone.block_ratios
-    measure_interleaved({name: run(name, r) for name, r in block_ratios.items()}, device,
-                        warmup=warmup, runs=args.parts)
+    calls = {name: in_precision(part_timing_call(backbone, image, ratios, forwards[name]),
+                                args.dtype, device)
+             for name, ratios in block_ratios.items()}
+    measure_interleaved(calls, device, warmup=warmup, runs=args.parts)
     parts = {name: mean_parts(timed[warmup:]) for name, timed in forwards.items()}
     dense_total = sum(parts['dense'].values())
     print(f'\nparts: ms per forward, {args.parts} forwards each timed part by part; '

@@ -10,7 +10,7 @@ cost the same per window on few windows as on all.
 """
 import re
 from dataclasses import asdict, dataclass
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import torch
 from torch import Tensor
@@ -30,6 +30,18 @@ def part_kind(part: str) -> str:
     if _BLOCK.match(part):
         return 'blocks'
     return 'scoring' if _SCORING.match(part) else 'fixed'
+
+
+def part_timing_call(backbone: SparseSwinTransformer, images: Tensor, block_ratios: BlockRatios,
+                     samples: list) -> Callable[[], object]:
+    """A call of ``backbone`` on ``images`` at ``block_ratios`` that appends the seconds of each
+    part of its forward (:meth:`SparseSwinTransformer.timing_parts`) to ``samples``."""
+    def run() -> object:
+        with backbone.timing_parts() as forwards:
+            out = backbone.forward_at(images, block_ratios)
+        samples.extend(forwards)
+        return out
+    return run
 
 
 def mean_parts(forwards: Sequence[Mapping[str, float]]) -> dict[str, float]:

@@ -50,7 +50,7 @@ from mmengine.config import Config
 from ..analysis.allocator import allocator_settings, keep_freed_memory
 from ..analysis.latency import (LatencyProtocol, LatencyResult, RatioDrift, largest_drift,
                                 measure_interleaved, ratio_drift)
-from ..analysis.part_costs import mean_parts
+from ..analysis.part_costs import mean_parts, part_kind
 from ..models.backbones import SparseSwinTransformer
 from ..presets import REFERENCE_CONFIGS, SWIN_ARCHS, uniform
 from ..search_space import SearchSpace
@@ -173,7 +173,7 @@ def solve_in_place(parts: Mapping[str, Mapping[str, float]], times: Mapping[str,
 
     def beyond_blocks(name: str) -> float:
         own = parts[name]
-        blocks = sum(ms for part, ms in own.items() if ' block' in part)
+        blocks = sum(ms for part, ms in own.items() if part_kind(part) == 'blocks')
         scoring = sum(own[f'stage{s} scoring'] - dense[f'stage{s} scoring']
                       for s in range(len(depths)))
         return times[name] - blocks - scoring

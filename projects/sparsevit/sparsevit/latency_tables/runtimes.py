@@ -21,6 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from ..analysis.latency import DTYPES, LatencyProtocol
+from ..analysis.part_costs import part_timing_call
 from ..deployment import DeploymentError, OnnxBackbone, compile_backbone, export_onnx
 from ..deployment.onnx_export import trace_onnx
 from ..models.backbones import SparseSwinTransformer
@@ -197,14 +198,9 @@ class PyTorchEager(_TorchRuntime):
 
     def part_calls(self, configs: Mapping[str, BlockRatios],
                    parts: dict[str, list[dict[str, float]]]) -> Calls:
-        def call(name: str, ratios: BlockRatios) -> Callable[[], object]:
-            def run() -> object:
-                with self.backbone.timing_parts() as forwards:
-                    out = self.backbone.forward_at(self.images, ratios)
-                parts.setdefault(name, []).extend(forwards)
-                return out
-            return run
-        return {name: call(name, ratios) for name, ratios in configs.items()}
+        return {name: part_timing_call(self.backbone, self.images, ratios,
+                                       parts.setdefault(name, []))
+                for name, ratios in configs.items()}
 
 
 def _dynamo_limit_name() -> str:
